@@ -1,0 +1,85 @@
+// swift-tools-version:6.0
+//
+// outpostwatch: watches AWS Outposts orders and reports every change.
+//
+// The target graph is the pipeline, and dependencies point one way:
+//
+//   OutpostsAPI        AWS wire layer: SigV4, credential chain, GetOrder/ListOrders (no other module)
+//   OutpostsSimulator  a fake Outposts endpoint for demos and tests        -> OutpostsAPI
+//   WatchModel         domain types: order snapshots, events, durations    (Foundation only)
+//   WatchConfig        TOML subset parser with positions, typed settings   -> WatchModel
+//   WatchStore         SQLite history and transactional outbox             -> WatchModel, CSQLite
+//   WatchEngine        pure diff, poll scheduler, poller actor            -> OutpostsAPI, WatchModel, WatchConfig, WatchStore
+//   Sinks              journald, signed webhooks, outbox dispatcher       -> WatchModel, WatchConfig, WatchStore, CSystemd
+//   OutpostwatchService daemon lifecycle, sd_notify, reload, commands     -> everything above
+//   outpostwatch       the command line                                   -> OutpostwatchService
+import PackageDescription
+
+let package = Package(
+    name: "outpostwatch",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "outpostwatch", targets: ["outpostwatch"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/swift-server/async-http-client.git", exact: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", exact: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log.git", exact: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", exact: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", exact: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
+        .package(url: "https://github.com/x-sheep/swift-property-based.git", exact: "2.0.1"),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+
+        .target(name: "OutpostsAPI", dependencies: [
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOFoundationCompat", package: "swift-nio"),
+        ]),
+        .target(name: "OutpostsSimulator", dependencies: [
+            "OutpostsAPI",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "WatchModel", dependencies: []),
+        .target(name: "WatchConfig", dependencies: ["WatchModel"]),
+        .target(name: "WatchStore", dependencies: ["WatchModel", "CSQLite"]),
+        .target(name: "WatchEngine", dependencies: [
+            "OutpostsAPI", "WatchModel", "WatchConfig", "WatchStore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "Sinks", dependencies: [
+            "WatchModel", "WatchConfig", "WatchStore", "CSystemd",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "OutpostwatchService", dependencies: [
+            "OutpostsAPI", "OutpostsSimulator", "WatchModel", "WatchConfig", "WatchStore", "WatchEngine", "Sinks", "CSystemd",
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "outpostwatch", dependencies: [
+            "OutpostwatchService",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "OutpostsAPITests", dependencies: ["OutpostsAPI", "OutpostsSimulator",
+            .product(name: "Hummingbird", package: "hummingbird")],
+            resources: [.copy("Fixtures")]),
+        .testTarget(name: "WatchConfigTests", dependencies: ["WatchConfig"]),
+        .testTarget(name: "WatchStoreTests", dependencies: ["WatchStore", "WatchModel"]),
+        .testTarget(name: "WatchEngineTests", dependencies: ["WatchEngine", "OutpostsSimulator",
+            .product(name: "PropertyBased", package: "swift-property-based")]),
+        .testTarget(name: "SinksTests", dependencies: ["Sinks", "WatchStore",
+            .product(name: "Hummingbird", package: "hummingbird")]),
+    ]
+)

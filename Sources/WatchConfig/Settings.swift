@@ -1,0 +1,209 @@
+import Foundation
+import WatchModel
+
+/// The typed configuration of outpostwatch: what `config.toml` says, with every default applied.
+///
+/// Produced by ``ConfigLoader``; consumed by the engine, the sinks and the service. Values that
+/// depend on the environment (region from `AWS_REGION`, credentials) are resolved later, by
+/// the AWS client, because they are not the config file's.
+public struct Settings: Sendable, Equatable {
+    public var aws: AWSSettings
+    public var poll: PollSettings
+    public var storage: StorageSettings
+    public var journald: JournaldSettings
+    public var retention: RetentionSettings
+    /// `[http]`: the optional metrics and health endpoint; `nil` when the table is absent.
+    public var http: HTTPSettings?
+    public var orders: [OrderSettings]
+    public var discover: [DiscoverSettings]
+    public var webhooks: [WebhookSettings]
+
+    public init(aws: AWSSettings = .init(), poll: PollSettings = .init(), storage: StorageSettings = .init(),
+                journald: JournaldSettings = .init(), retention: RetentionSettings = .init(),
+                http: HTTPSettings? = nil, orders: [OrderSettings] = [], discover: [DiscoverSettings] = [],
+                webhooks: [WebhookSettings] = []) {
+        self.aws = aws
+        self.poll = poll
+        self.storage = storage
+        self.journald = journald
+        self.retention = retention
+        self.http = http
+        self.orders = orders
+        self.discover = discover
+        self.webhooks = webhooks
+    }
+}
+
+/// `[aws]`
+public struct AWSSettings: Sendable, Equatable {
+    public var region: String?
+    public var profile: String?
+    /// Full URL, e.g. `http://127.0.0.1:8714`.
+    public var endpoint: String?
+    public var roleArn: String?
+    public var useFips: Bool
+
+    public init(region: String? = nil, profile: String? = nil, endpoint: String? = nil,
+                roleArn: String? = nil, useFips: Bool = false) {
+        self.region = region
+        self.profile = profile
+        self.endpoint = endpoint
+        self.roleArn = roleArn
+        self.useFips = useFips
+    }
+}
+
+/// `[poll]`
+public struct PollSettings: Sendable, Equatable {
+    public var interval: Duration
+    /// Fraction in 0...1: each delay is spread by ± this share.
+    public var jitter: Double
+    public var concurrency: Int
+    public var maxRPS: Double
+    /// `nil` means "off": terminal orders (COMPLETED, CANCELLED) are no longer polled.
+    public var terminalInterval: Duration?
+    public var failingAfter: Int
+    /// Per-request timeout of a GetOrder call (`request_timeout`, default 10s).
+    public var requestTimeout: Duration
+
+    public init(interval: Duration = .seconds(300), jitter: Double = 0.1, concurrency: Int = 4, maxRPS: Double = 5,
+                terminalInterval: Duration? = .seconds(6 * 3600), failingAfter: Int = 3,
+                requestTimeout: Duration = .seconds(10)) {
+        self.interval = interval
+        self.jitter = jitter
+        self.concurrency = concurrency
+        self.maxRPS = maxRPS
+        self.terminalInterval = terminalInterval
+        self.failingAfter = failingAfter
+        self.requestTimeout = requestTimeout
+    }
+}
+
+/// `[storage]`
+public struct StorageSettings: Sendable, Equatable {
+    /// Resolved path: the configured one, else `$STATE_DIRECTORY/state.db`, else `./outpostwatch.db`.
+    public var path: String
+
+    public init(path: String = StorageSettings.defaultPath()) {
+        self.path = path
+    }
+
+    /// `$STATE_DIRECTORY/state.db` (the first directory when systemd lists several), else `./outpostwatch.db`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        if let dirs = environment["STATE_DIRECTORY"], let first = dirs.split(separator: ":").first, !first.isEmpty {
+            return "\(first)/state.db"
+        }
+        return "./outpostwatch.db"
+    }
+}
+
+/// `[journald]`
+public struct JournaldSettings: Sendable, Equatable {
+    /// `nil`: not set in the file, so enabled exactly when the journald socket exists.
+    public var enabled: Bool?
+
+    public init(enabled: Bool? = nil) {
+        self.enabled = enabled
+    }
+}
+
+/// `[retention]`: how long finished rows are kept.
+public struct RetentionSettings: Sendable, Equatable {
+    /// Delivered (and failed) delivery rows older than this are pruned. Default 30 days.
+    public var deliveries: Duration
+    /// Events older than this are pruned; `nil` (the default, "forever") keeps every order's history.
+    public var events: Duration?
+
+    public init(deliveries: Duration = .seconds(30 * 86400), events: Duration? = nil) {
+        self.deliveries = deliveries
+        self.events = events
+    }
+}
+
+/// `[http]`
+public struct HTTPSettings: Sendable, Equatable {
+    /// `HOST:PORT`, e.g. `127.0.0.1:9464`.
+    public var listen: String
+
+    public init(listen: String) {
+        self.listen = listen
+    }
+}
+
+/// One `[[order]]`.
+public struct OrderSettings: Sendable, Equatable {
+    public var id: String
+    public var label: String?
+
+    public init(id: String, label: String? = nil) {
+        self.id = id
+        self.label = label
+    }
+}
+
+/// One `[[discover]]`.
+public struct DiscoverSettings: Sendable, Equatable {
+    public var outpost: String?
+    public var interval: Duration
+
+    public init(outpost: String? = nil, interval: Duration = .seconds(3600)) {
+        self.outpost = outpost
+        self.interval = interval
+    }
+}
+
+/// Where a webhook's signing secret comes from.
+public enum SecretSource: Sendable, Equatable {
+    /// `secret = "whsec_…"` in the config file itself.
+    case inline(String)
+    /// `secret_file = "/path"`.
+    case file(String)
+    /// The systemd credential `webhook-NAME` in `$CREDENTIALS_DIRECTORY` (used when neither key is set
+    /// and the credential exists).
+    case systemdCredential(String)
+}
+
+/// `format` of a webhook.
+public enum WebhookFormat: String, Sendable, Equatable {
+    case json
+    case slack
+}
+
+/// One `[[webhook]]`.
+public struct WebhookSettings: Sendable, Equatable {
+    public var name: String
+    public var url: String
+    /// `nil`: unsigned (no secret configured and no systemd credential found).
+    public var secret: SecretSource?
+    public var format: WebhookFormat
+    /// The event types this sink receives.
+    public var events: Set<EventType>
+    /// `nil`: every order.
+    public var orders: Set<String>?
+    public var timeout: Duration
+    public var maxAge: Duration
+    public var headers: [String: String]
+    /// Requests in flight to this sink at most (`concurrency`, default 4).
+    public var concurrency: Int
+
+    public init(name: String, url: String, secret: SecretSource? = nil, format: WebhookFormat = .json,
+                events: Set<EventType> = EventType.webhookDefault, orders: Set<String>? = nil,
+                timeout: Duration = .seconds(10), maxAge: Duration = .seconds(72 * 3600),
+                headers: [String: String] = [:], concurrency: Int = 4) {
+        self.name = name
+        self.url = url
+        self.secret = secret
+        self.format = format
+        self.events = events
+        self.orders = orders
+        self.timeout = timeout
+        self.maxAge = maxAge
+        self.headers = headers
+        self.concurrency = concurrency
+    }
+
+    /// Whether an event of this type about this order goes to this sink.
+    public func accepts(_ type: EventType, orderId: String) -> Bool {
+        events.contains(type) && (orders?.contains(orderId) ?? true)
+    }
+}
