@@ -97,6 +97,9 @@ public struct Delivery: Sendable, Equatable {
     public var state: DeliveryState
     public var attempts: Int
     public var createdAt: Date
+    /// When this row last became pending: `createdAt`, or the time `redeliver` reset it. A
+    /// dispatcher measures `max_age` from here, so a redelivered old event gets its full retry time.
+    public var pendingSince: Date
     /// When the dispatcher should try next (pending rows).
     public var nextAttemptAt: Date
     public var lastAttemptAt: Date?
@@ -107,13 +110,14 @@ public struct Delivery: Sendable, Equatable {
 
     public init(id: Int64, eventId: String, sink: String, state: DeliveryState, attempts: Int, createdAt: Date,
                 nextAttemptAt: Date, lastAttemptAt: Date?, lastStatus: Int?, lastError: String?, deliveredAt: Date?,
-                event: Event) {
+                event: Event, pendingSince: Date? = nil) {
         self.id = id
         self.eventId = eventId
         self.sink = sink
         self.state = state
         self.attempts = attempts
         self.createdAt = createdAt
+        self.pendingSince = pendingSince ?? createdAt
         self.nextAttemptAt = nextAttemptAt
         self.lastAttemptAt = lastAttemptAt
         self.lastStatus = lastStatus
@@ -148,6 +152,51 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
+/// One recorded delivery attempt (the `delivery_attempts` log).
+public struct DeliveryAttempt: Sendable, Equatable {
+    public var deliveryId: Int64
+    public var at: Date
+    /// `delivered`, `retry` or `failed`: what the attempt decided.
+    public var outcome: String
+    public var status: Int?
+    public var error: String?
+
+    public init(deliveryId: Int64, at: Date, outcome: String, status: Int?, error: String?) {
+        self.deliveryId = deliveryId
+        self.at = at
+        self.outcome = outcome
+        self.status = status
+        self.error = error
+    }
+}
+
+/// Connection settings of a ``StateStore``; the defaults are the production ones.
+public struct StoreOptions: Sendable {
+    /// How long a writer waits for another connection's write lock before `.busy`.
+    public var busyTimeout: Duration
+    /// `.full` (default) makes every commit durable across power loss, as "nothing lost" needs.
+    public var synchronous: SynchronousMode
+    /// Caps the file size in pages (tests of a full disk where no small tmpfs can be mounted).
+    public var maxPageCount: Int?
+
+    public init(busyTimeout: Duration = .seconds(5), synchronous: SynchronousMode = .full, maxPageCount: Int? = nil) {
+        self.busyTimeout = busyTimeout
+        self.synchronous = synchronous
+        self.maxPageCount = maxPageCount
+    }
+}
+
+extension WatchedOrder {
+    /// How many line items are in each status (`UNKNOWN` for none): the `status` command's column.
+    public var lineItemStatusCounts: [String: Int] {
+        var counts: [String: Int] = [:]
+        for item in snapshot?.lineItems ?? [] {
+            counts[item.status ?? "UNKNOWN", default: 0] += 1
+        }
+        return counts
+    }
+}
+
 /// The SQLite history of outpostwatch: watched orders, their last state, every event, and the
 /// outbox of deliveries to sinks.
 ///
@@ -156,89 +205,430 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 /// one transaction with its events and deliveries, so a crash loses none and records none twice.
 public actor StateStore {
     public nonisolated let path: String
+    public nonisolated let readOnly: Bool
+    private let db: Database
 
     /// Opens (creating if needed) and migrates the database at `path`.
+    ///
+    /// `readOnly` opens an existing file without creating, migrating or writing anything; a
+    /// missing file is `.cannotOpen`, a file of an older schema is `.other` (start the daemon once
+    /// to migrate it), a newer one `.schemaTooNew`.
     public init(path: String, readOnly: Bool = false) throws {
+        try self.init(path: path, readOnly: readOnly, options: StoreOptions())
+    }
+
+    /// Opens with explicit connection settings (tests, measurements).
+    public init(path: String, readOnly: Bool = false, options: StoreOptions) throws {
         self.path = path
-        fatalError("not yet implemented")
+        self.readOnly = readOnly
+        let database = try Database(path: path, mode: readOnly ? .readOnly : .readWrite,
+                                    busyTimeout: options.busyTimeout, synchronous: options.synchronous,
+                                    maxPageCount: options.maxPageCount)
+        if readOnly {
+            let version = try database.userVersion()
+            if version > Schema.currentVersion {
+                throw StoreError.schemaTooNew(path: path, found: version, known: Schema.currentVersion)
+            }
+            if version < Schema.currentVersion {
+                throw StoreError(kind: .other,
+                                 message: "\(path): schema version \(version) is older than this outpostwatch's \(Schema.currentVersion); start the daemon once to migrate it")
+            }
+        } else {
+            try Migrator().migrate(database)
+        }
+        self.db = database
+    }
+
+    /// Closes the connection; later calls throw `.misuse`. Closing also happens on deinit.
+    public func close() {
+        db.close()
     }
 
     // MARK: Watch set
 
+    private static let orderColumns = """
+        order_id, label, source, active, snapshot, last_sequence, consecutive_failures, failing, not_found,
+        last_poll_at, last_success_at, last_change_at, last_error
+        """
+
     /// Every watched order (active or not), sorted by order id.
-    public func watchedOrders() throws -> [WatchedOrder] { fatalError("not yet implemented") }
+    public func watchedOrders() throws -> [WatchedOrder] {
+        try db.query("SELECT \(Self.orderColumns) FROM orders ORDER BY order_id").map(watchedOrder(from:))
+    }
 
     /// One watched order, or `nil`.
-    public func watchedOrder(_ orderId: String) throws -> WatchedOrder? { fatalError("not yet implemented") }
+    public func watchedOrder(_ orderId: String) throws -> WatchedOrder? {
+        try db.query("SELECT \(Self.orderColumns) FROM orders WHERE order_id = ?", [orderId])
+            .first.map(watchedOrder(from:))
+    }
 
     /// Makes the active watch set of `source` exactly `orders` (id, label): new ones are added,
     /// present ones re-activated and relabelled, others of that source deactivated (history kept).
+    ///
+    /// The config wins over discovery: syncing `.config` takes over a discovered order (source and
+    /// label), syncing `.discovered` never touches an order the config names or once named.
     public func syncWatchSet(_ orders: [(id: String, label: String?)], source: WatchSource) throws {
-        fatalError("not yet implemented")
+        let now = Date()
+        let ids = try Self.jsonArray(orders.map(\.id))
+        try db.transaction {
+            for order in orders {
+                switch source {
+                case .config:
+                    try db.execute("""
+                        INSERT INTO orders (order_id, label, source, active, created_at) VALUES (?1, ?2, 'config', 1, ?3)
+                        ON CONFLICT (order_id) DO UPDATE SET label = excluded.label, source = 'config', active = 1
+                        """, [order.id, order.label, now])
+                case .discovered:
+                    try db.execute("""
+                        INSERT INTO orders (order_id, label, source, active, created_at) VALUES (?1, ?2, 'discovered', 1, ?3)
+                        ON CONFLICT (order_id) DO UPDATE SET label = coalesce(excluded.label, label), active = 1
+                        WHERE source = 'discovered'
+                        """, [order.id, order.label, now])
+                }
+            }
+            try db.execute("""
+                UPDATE orders SET active = 0
+                WHERE source = ?1 AND active = 1 AND order_id NOT IN (SELECT value FROM json_each(?2))
+                """, [source.rawValue, ids])
+        }
     }
 
     /// Adds orders found by discovery (no-op for ones already known). Returns the ids that were new.
     @discardableResult
-    public func addDiscovered(_ orderIds: [String]) throws -> [String] { fatalError("not yet implemented") }
+    public func addDiscovered(_ orderIds: [String]) throws -> [String] {
+        let now = Date()
+        return try db.transaction {
+            var added: [String] = []
+            for id in orderIds {
+                let inserted = try db.execute("""
+                    INSERT INTO orders (order_id, source, active, created_at) VALUES (?1, 'discovered', 1, ?2)
+                    ON CONFLICT (order_id) DO NOTHING
+                    """, [id, now])
+                if inserted == 1 {
+                    added.append(id)
+                }
+            }
+            return added
+        }
+    }
 
     // MARK: Poll results
 
     /// Commits a poll result in one transaction: the order's new state, its events (sequences
     /// assigned here) and one pending delivery per (event, sink) that `route` returns.
     /// Returns the events as stored, with their sequences.
+    ///
+    /// Deliveries are created due at `polledAt`, the caller's clock, so the dispatcher and the
+    /// poller agree on time even when a test drives both with a fake clock.
+    /// An order the store does not know yet is added as a `config` order. Events about another
+    /// order than `result.orderId` are refused (`.misuse`). On any error nothing is written.
     public func commit(_ result: PollCommit, route: @Sendable (Event) -> [String]) throws -> [Event] {
-        fatalError("not yet implemented")
+        if let stray = result.events.first(where: { $0.order.id != result.orderId }) {
+            throw StoreError(kind: .misuse,
+                             message: "\(path): event \(stray.id) is about order \(stray.order.id), not \(result.orderId)")
+        }
+        let snapshotJSON = try result.snapshot.map(Self.encodeSnapshot)
+        let recordedAt = Date()
+        return try db.transaction {
+            try db.execute("""
+                INSERT INTO orders (order_id, source, active, snapshot, consecutive_failures, failing, not_found,
+                                    last_poll_at, last_success_at, last_change_at, last_error, created_at)
+                VALUES (?1, 'config', 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?6)
+                ON CONFLICT (order_id) DO UPDATE SET
+                    snapshot = coalesce(excluded.snapshot, snapshot),
+                    consecutive_failures = excluded.consecutive_failures,
+                    failing = excluded.failing,
+                    not_found = excluded.not_found,
+                    last_poll_at = excluded.last_poll_at,
+                    last_success_at = coalesce(excluded.last_success_at, last_success_at),
+                    last_change_at = coalesce(excluded.last_change_at, last_change_at),
+                    last_error = excluded.last_error
+                """, [result.orderId, snapshotJSON, result.consecutiveFailures, result.failing, result.notFound,
+                      result.polledAt, result.succeeded ? result.polledAt : nil,
+                      result.events.isEmpty ? nil : result.polledAt, result.lastError])
+            guard !result.events.isEmpty else { return [] }
+            let lastSequence = try db.scalar("SELECT last_sequence FROM orders WHERE order_id = ?",
+                                             [result.orderId], as: Int64.self) ?? 0
+            var stored: [Event] = []
+            for (offset, original) in result.events.enumerated() {
+                var event = original
+                event.sequence = lastSequence + Int64(offset) + 1
+                try db.execute("""
+                    INSERT INTO events (id, order_id, sequence, type, occurred_at, recorded_at, body)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, [event.id, result.orderId, event.sequence, event.type.rawValue, event.occurredAt, recordedAt,
+                          try Self.encodeEvent(event)])
+                var seen: Set<String> = []
+                for sink in route(event) where seen.insert(sink).inserted {
+                    try db.execute("""
+                        INSERT INTO deliveries (event_id, sink, state, created_at, pending_since, next_attempt_at)
+                        VALUES (?1, ?2, 'pending', ?3, ?3, ?3)
+                        """, [event.id, sink, result.polledAt])
+                }
+                stored.append(event)
+            }
+            try db.execute("UPDATE orders SET last_sequence = ? WHERE order_id = ?",
+                           [stored.last!.sequence, result.orderId])
+            return stored
+        }
     }
 
     // MARK: History
 
     /// Events, oldest first (by order then sequence for one order; by occurred_at then order and
-    /// sequence across orders).
+    /// sequence across orders). `limit` keeps the first (oldest) ones.
     public func history(orderId: String? = nil, since: Date? = nil, limit: Int? = nil) throws -> [Event] {
-        fatalError("not yet implemented")
+        let rows: [Row]
+        let limit = limit ?? -1
+        let since = since ?? Date.distantPast
+        if let orderId {
+            rows = try db.query("""
+                SELECT body FROM events WHERE order_id = ? AND occurred_at >= ? ORDER BY sequence LIMIT ?
+                """, [orderId, since, limit])
+        } else {
+            rows = try db.query("""
+                SELECT body FROM events WHERE occurred_at >= ? ORDER BY occurred_at, order_id, sequence LIMIT ?
+                """, [since, limit])
+        }
+        return try rows.map { try Self.decodeEvent($0.get("body")) }
     }
 
-    public func event(id: String) throws -> Event? { fatalError("not yet implemented") }
+    /// The event with this id, or `nil`.
+    public func event(id: String) throws -> Event? {
+        try db.scalar("SELECT body FROM events WHERE id = ?", [id], as: String.self).map(Self.decodeEvent)
+    }
 
     // MARK: Outbox
 
+    private static let deliveryColumns = """
+        d.id AS id, d.event_id AS event_id, d.sink AS sink, d.state AS state, d.attempts AS attempts,
+        d.created_at AS created_at, d.pending_since AS pending_since, d.next_attempt_at AS next_attempt_at,
+        d.last_attempt_at AS last_attempt_at, d.last_status AS last_status, d.last_error AS last_error,
+        d.delivered_at AS delivered_at, e.body AS body
+        FROM deliveries d JOIN events e ON e.id = d.event_id
+        """
+
     /// Pending deliveries due at or before `now`, oldest first, optionally for one sink.
     public func dueDeliveries(now: Date, sink: String? = nil, limit: Int = 100) throws -> [Delivery] {
-        fatalError("not yet implemented")
+        // Ordered by id, the creation order, so a sink gets one order's events in sequence order.
+        try db.query("""
+            SELECT \(Self.deliveryColumns)
+            WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND (?2 IS NULL OR d.sink = ?2)
+            ORDER BY d.id LIMIT ?3
+            """, [now, sink, limit]).map(delivery(from:))
     }
 
     /// The earliest `nextAttemptAt` of any pending delivery (optionally of one sink), or `nil`.
-    public func nextDueDate(sink: String? = nil) throws -> Date? { fatalError("not yet implemented") }
+    public func nextDueDate(sink: String? = nil) throws -> Date? {
+        try db.scalar("""
+            SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND (?1 IS NULL OR sink = ?1)
+            """, [sink], as: Date?.self) ?? nil
+    }
 
     /// Records one attempt (attempt count, status, error, time) and moves the row on.
     public func recordAttempt(deliveryId: Int64, at: Date, result: AttemptResult) throws {
-        fatalError("not yet implemented")
+        try db.transaction {
+            let changed: Int
+            let outcome: String
+            let status: Int?
+            let error: String?
+            switch result {
+            case .delivered(let code):
+                (outcome, status, error) = ("delivered", code, nil)
+                changed = try db.execute("""
+                    UPDATE deliveries SET state = 'delivered', attempts = attempts + 1, last_attempt_at = ?2,
+                        last_status = ?3, last_error = NULL, delivered_at = ?2, finished_at = ?2
+                    WHERE id = ?1
+                    """, [deliveryId, at, code])
+            case .retry(let next, let code, let message):
+                (outcome, status, error) = ("retry", code, message)
+                changed = try db.execute("""
+                    UPDATE deliveries SET state = 'pending', attempts = attempts + 1, last_attempt_at = ?2,
+                        last_status = ?3, last_error = ?4, next_attempt_at = ?5
+                    WHERE id = ?1
+                    """, [deliveryId, at, code, message, next])
+            case .failed(let code, let message):
+                (outcome, status, error) = ("failed", code, message)
+                changed = try db.execute("""
+                    UPDATE deliveries SET state = 'failed', attempts = attempts + 1, last_attempt_at = ?2,
+                        last_status = ?3, last_error = ?4, finished_at = ?2
+                    WHERE id = ?1
+                    """, [deliveryId, at, code, message])
+            }
+            guard changed == 1 else {
+                throw StoreError(kind: .notFound, message: "\(path): no delivery \(deliveryId)")
+            }
+            try db.execute("INSERT INTO delivery_attempts (delivery_id, at, outcome, status, error) VALUES (?, ?, ?, ?, ?)",
+                           [deliveryId, at, outcome, status, error])
+        }
+    }
+
+    /// Every recorded attempt of one delivery, oldest first.
+    public func attempts(deliveryId: Int64) throws -> [DeliveryAttempt] {
+        try db.query("""
+            SELECT delivery_id, at, outcome, status, error FROM delivery_attempts WHERE delivery_id = ? ORDER BY at, id
+            """, [deliveryId]).map { row in
+            DeliveryAttempt(deliveryId: try row.get("delivery_id"), at: try row.get("at"), outcome: try row.get("outcome"),
+                            status: try row.get("status"), error: try row.get("error"))
+        }
     }
 
     /// Marks every pending delivery of `sink` failed with `error` (a 410 Gone answer). Returns how many.
     @discardableResult
-    public func failPending(sink: String, error: String, at: Date) throws -> Int { fatalError("not yet implemented") }
+    public func failPending(sink: String, error: String, at: Date) throws -> Int {
+        try db.transaction {
+            try db.execute("""
+                UPDATE deliveries SET state = 'failed', last_error = ?2, finished_at = ?3
+                WHERE state = 'pending' AND sink = ?1
+                """, [sink, error, at])
+        }
+    }
 
     /// Deliveries, newest first, optionally filtered by state and sink.
     public func deliveries(state: DeliveryState? = nil, sink: String? = nil, limit: Int = 1000) throws -> [Delivery] {
-        fatalError("not yet implemented")
+        try db.query("""
+            SELECT \(Self.deliveryColumns)
+            WHERE (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.sink = ?2)
+            ORDER BY d.id DESC LIMIT ?3
+            """, [state?.rawValue, sink, limit]).map(delivery(from:))
     }
 
     /// Makes the event's deliveries (to `sink`, or to every sink it had) pending and due now,
     /// creating the row for a sink that never had one. Returns the rows now pending.
+    ///
+    /// An unknown event id is `.notFound`. The attempt count and the attempt log are kept;
+    /// `pendingSince` restarts at `now`.
     public func redeliver(eventId: String, sinks: [String], now: Date) throws -> [Delivery] {
-        fatalError("not yet implemented")
+        try db.transaction {
+            guard try db.scalar("SELECT 1 FROM events WHERE id = ?", [eventId], as: Int.self) != nil else {
+                throw StoreError(kind: .notFound, message: "\(path): no event \(eventId)")
+            }
+            let targets = sinks.isEmpty
+                ? try db.query("SELECT sink FROM deliveries WHERE event_id = ? ORDER BY id", [eventId]).map { try $0.get("sink", as: String.self) }
+                : sinks
+            for sink in targets {
+                try db.execute("""
+                    INSERT INTO deliveries (event_id, sink, state, created_at, pending_since, next_attempt_at)
+                    VALUES (?1, ?2, 'pending', ?3, ?3, ?3)
+                    ON CONFLICT (event_id, sink) DO UPDATE SET
+                        state = 'pending', pending_since = ?3, next_attempt_at = ?3, delivered_at = NULL, finished_at = NULL
+                    """, [eventId, sink, now])
+            }
+            return try db.query("""
+                SELECT \(Self.deliveryColumns)
+                WHERE d.event_id = ?1 AND d.state = 'pending' AND d.sink IN (SELECT value FROM json_each(?2))
+                ORDER BY d.id
+                """, [eventId, try Self.jsonArray(targets)]).map(delivery(from:))
+        }
     }
 
     /// Pending deliveries count per sink (the outbox depth).
-    public func pendingCounts() throws -> [String: Int] { fatalError("not yet implemented") }
+    public func pendingCounts() throws -> [String: Int] {
+        var counts: [String: Int] = [:]
+        for row in try db.query("SELECT sink, count(*) AS n FROM deliveries WHERE state = 'pending' GROUP BY sink") {
+            counts[try row.get("sink", as: String.self)] = try row.get("n", as: Int.self)
+        }
+        return counts
+    }
 
     // MARK: Retention
 
     /// Deletes delivered/failed deliveries finished before `deliveriesBefore`, and events (with their
     /// deliveries) that occurred before `eventsBefore` when given. Returns (deliveries, events) deleted.
+    ///
+    /// Orders keep their `last_sequence`, so sequences never restart after pruning.
     @discardableResult
     public func prune(deliveriesBefore: Date, eventsBefore: Date?) throws -> (deliveries: Int, events: Int) {
-        fatalError("not yet implemented")
+        try db.transaction {
+            var deliveries = try db.execute("""
+                DELETE FROM deliveries WHERE state IN ('delivered', 'failed') AND finished_at < ?
+                """, [deliveriesBefore])
+            var events = 0
+            if let eventsBefore {
+                // Cascaded deletes are not in changes(): count the deliveries that go with the events.
+                deliveries += try db.scalar("""
+                    SELECT count(*) FROM deliveries WHERE event_id IN (SELECT id FROM events WHERE occurred_at < ?)
+                    """, [eventsBefore], as: Int.self) ?? 0
+                events = try db.execute("DELETE FROM events WHERE occurred_at < ?", [eventsBefore])
+            }
+            return (deliveries, events)
+        }
+    }
+
+    // MARK: Row mapping
+
+    private func watchedOrder(from row: Row) throws -> WatchedOrder {
+        let sourceName: String = try row.get("source")
+        guard let source = WatchSource(rawValue: sourceName) else {
+            throw StoreError(kind: .corrupt, message: "\(path): order has unknown source \(sourceName)")
+        }
+        let snapshotJSON: String? = try row.get("snapshot")
+        return WatchedOrder(
+            orderId: try row.get("order_id"), label: try row.get("label"), source: source,
+            active: try row.get("active"), snapshot: try snapshotJSON.map(Self.decodeSnapshot),
+            lastSequence: try row.get("last_sequence"), consecutiveFailures: try row.get("consecutive_failures"),
+            failing: try row.get("failing"), notFound: try row.get("not_found"),
+            lastPollAt: try row.get("last_poll_at"), lastSuccessAt: try row.get("last_success_at"),
+            lastChangeAt: try row.get("last_change_at"), lastError: try row.get("last_error"))
+    }
+
+    private func delivery(from row: Row) throws -> Delivery {
+        let stateName: String = try row.get("state")
+        guard let state = DeliveryState(rawValue: stateName) else {
+            throw StoreError(kind: .corrupt, message: "\(path): delivery has unknown state \(stateName)")
+        }
+        return Delivery(
+            id: try row.get("id"), eventId: try row.get("event_id"), sink: try row.get("sink"), state: state,
+            attempts: try row.get("attempts"), createdAt: try row.get("created_at"),
+            nextAttemptAt: try row.get("next_attempt_at"), lastAttemptAt: try row.get("last_attempt_at"),
+            lastStatus: try row.get("last_status"), lastError: try row.get("last_error"),
+            deliveredAt: try row.get("delivered_at"), event: try Self.decodeEvent(row.get("body")),
+            pendingSince: try row.get("pending_since"))
+    }
+
+    // MARK: JSON columns
+
+    private static func encodeEvent(_ event: Event) throws -> String {
+        do {
+            return String(decoding: try EventJSON.encode(event), as: UTF8.self)
+        } catch {
+            throw StoreError(kind: .other, message: "cannot encode event \(event.id): \(error)")
+        }
+    }
+
+    private static func decodeEvent(_ body: String) throws -> Event {
+        do {
+            return try EventJSON.decode(Data(body.utf8))
+        } catch {
+            throw StoreError(kind: .corrupt, message: "stored event body is not a valid event: \(error)")
+        }
+    }
+
+    // Snapshots keep dates as Foundation's own reference-date seconds (`.deferredToDate`): the
+    // only form that reads back bit-identical, and the diff compares snapshots with `==`, where a
+    // last-bit difference from a 1970-based round trip would be a false `fulfilled_date` change.
+    private static func encodeSnapshot(_ snapshot: OrderSnapshot) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .deferredToDate
+        do {
+            return String(decoding: try encoder.encode(snapshot), as: UTF8.self)
+        } catch {
+            throw StoreError(kind: .other, message: "cannot encode snapshot of \(snapshot.orderId): \(error)")
+        }
+    }
+
+    private static func decodeSnapshot(_ json: String) throws -> OrderSnapshot {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .deferredToDate
+        do {
+            return try decoder.decode(OrderSnapshot.self, from: Data(json.utf8))
+        } catch {
+            throw StoreError(kind: .corrupt, message: "stored snapshot is not a valid order snapshot: \(error)")
+        }
+    }
+
+    private static func jsonArray(_ strings: [String]) throws -> String {
+        String(decoding: try JSONEncoder().encode(strings), as: UTF8.self)
     }
 }

@@ -1,0 +1,141 @@
+import Foundation
+
+/// Credentials printed by an external command, the `credential_process` setting of a profile.
+///
+/// The command runs through `/bin/sh -c` (so quoting and pipes work as a user would type them)
+/// with the daemon's environment, and must print the JSON of the AWS "sourcing credentials
+/// from an external process" contract: `{"Version": 1, "AccessKeyId", "SecretAccessKey",
+/// "SessionToken"?, "Expiration"?}`. A non-zero exit is an error carrying the first line of its
+/// stderr; a command still running after `timeout` is killed together with its children.
+public struct ProcessCredentialProvider: CredentialSource {
+    public let command: String
+    public let timeout: Duration
+    /// Where the setting came from, e.g. `credential_process of profile default`.
+    public let origin: String
+    /// The command's environment; `nil` inherits the daemon's.
+    public let environment: [String: String]?
+
+    public init(command: String, timeout: Duration = .seconds(30), origin: String = "credential_process",
+                environment: [String: String]? = nil) {
+        self.command = command
+        self.timeout = timeout
+        self.origin = origin
+        self.environment = environment
+    }
+
+    public var sourceName: String { origin }
+
+    public func lookup() async throws -> CredentialLookup {
+        let result: ProcessRunner.Result
+        do {
+            result = try await ProcessRunner.run(command: command, environment: environment, timeout: timeout)
+        } catch {
+            throw CredentialError(source: sourceName, message: "could not start /bin/sh: \(error)")
+        }
+        if result.timedOut {
+            throw CredentialError(source: sourceName, message: "the command did not finish within \(timeout) and was killed")
+        }
+        if result.outputTooLarge {
+            throw CredentialError(source: sourceName, message: "the command printed more than \(ProcessRunner.outputLimit) bytes")
+        }
+        guard result.exitStatus == 0 else {
+            let firstLine = String(decoding: result.stderr, as: UTF8.self)
+                .split(whereSeparator: \.isNewline).first.map { String($0.prefix(300)) } ?? ""
+            let how = result.signaled ? "was killed by signal \(result.exitStatus)" : "exited with status \(result.exitStatus)"
+            throw CredentialError(source: sourceName, message: "the command \(how)" + (firstLine.isEmpty ? "" : ": \(firstLine)"))
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any] else {
+            throw CredentialError(source: sourceName, message: "the command's output is not a JSON object")
+        }
+        guard (object["Version"] as? NSNumber)?.intValue == 1, !(object["Version"] is Bool) else {
+            throw CredentialError(source: sourceName, message: "the command's output must have \"Version\": 1")
+        }
+        let credentials = try CredentialSupport.credentialsFromJSON(result.stdout, source: sourceName, tokenKeys: ["SessionToken"])
+        return .found(credentials)
+    }
+}
+
+/// Runs a shell command with a deadline, collecting its output off the cooperative thread pool.
+enum ProcessRunner {
+    static let outputLimit = 1 << 20
+
+    struct Result: Sendable {
+        var exitStatus: Int32
+        var signaled: Bool
+        var stdout: [UInt8]
+        var stderr: [UInt8]
+        var timedOut: Bool
+        var outputTooLarge: Bool
+    }
+
+    static func run(command: String, environment: [String: String]?, timeout: Duration) async throws -> Result {
+        let process = Process()
+        if let environment { process.environment = environment }
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", command]
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        process.standardInput = FileHandle.nullDevice
+
+        let exited = DispatchSemaphore(value: 0)
+        process.terminationHandler = { _ in exited.signal() }
+        try process.run()
+        let pid = process.processIdentifier
+
+        return await withCheckedContinuation { continuation in
+            DispatchQueue.global().async {
+                let group = DispatchGroup()
+                let collected = Collected()
+                for (index, pipe) in [stdout, stderr].enumerated() {
+                    group.enter()
+                    DispatchQueue.global().async {
+                        let bytes = readAll(pipe.fileHandleForReading, limit: outputLimit + 1)
+                        collected.set(index, bytes)
+                        group.leave()
+                    }
+                }
+                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+                var timedOut = false
+                if exited.wait(timeout: .now() + seconds) == .timedOut {
+                    timedOut = true
+                    // Foundation starts the child in a process group of its own, so this reaches
+                    // whatever the shell started too and the pipes close.
+                    kill(-pid, SIGKILL)
+                    kill(pid, SIGKILL)
+                    exited.wait()
+                }
+                // A grandchild that escaped the group may still hold a pipe open: do not wait for it forever.
+                _ = group.wait(timeout: .now() + 2)
+                let outputs = collected.get()
+                continuation.resume(returning: Result(
+                    exitStatus: process.terminationStatus,
+                    signaled: process.terminationReason == .uncaughtSignal,
+                    stdout: Array(outputs[0].prefix(outputLimit)),
+                    stderr: Array(outputs[1].prefix(outputLimit)),
+                    timedOut: timedOut,
+                    outputTooLarge: outputs[0].count > outputLimit))
+            }
+        }
+    }
+
+    private static func readAll(_ handle: FileHandle, limit: Int) -> [UInt8] {
+        var bytes: [UInt8] = []
+        while bytes.count < limit {
+            let chunk = handle.availableData
+            if chunk.isEmpty { break }
+            bytes.append(contentsOf: chunk)
+        }
+        // Keep draining so the child never blocks on a full pipe.
+        while !handle.availableData.isEmpty {}
+        return bytes
+    }
+
+    private final class Collected: @unchecked Sendable {
+        private let lock = NSLock()
+        private var outputs: [[UInt8]] = [[], []]
+        func set(_ index: Int, _ bytes: [UInt8]) { lock.withLock { outputs[index] = bytes } }
+        func get() -> [[UInt8]] { lock.withLock { outputs } }
+    }
+}

@@ -1,0 +1,340 @@
+import Foundation
+import Logging
+import OutpostsAPI
+import OutpostsSimulator
+import Sinks
+import WatchConfig
+import WatchEngine
+import WatchModel
+import WatchStore
+
+/// The non-daemon subcommands of SPEC section 2. Each throws ``CommandFailure`` for a
+/// non-zero exit; the executable target only parses arguments and calls these.
+public enum Commands {
+    // MARK: check-config
+
+    /// Validates the config: prints a summary and returns, or throws every error (exit 78).
+    public static func checkConfig(configPath: String) throws {
+        let settings = try loadSettings(path: configPath)
+        _ = try resolveEndpoint(settings, configPath: configPath)
+        Output.line(ConfigSummary.render(settings))
+        Output.line("\(configPath): OK")
+    }
+
+    // MARK: once
+
+    /// Polls every watched order once, records and emits, prints the transitions. Exits 1 when a
+    /// poll failed, after recording and emitting what the others found.
+    public static func once(configPath: String, json: Bool, logger: Logger,
+                            credentials: (any CredentialProvider)? = nil) async throws {
+        let settings = try loadSettings(path: configPath)
+        let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger, credentials: credentials)
+        let report: OnceReport
+        do {
+            try await runtime.store.syncWatchSet(settings.orders.map { ($0.id, $0.label) }, source: .config)
+            let router = runtime.router
+            let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
+                                route: { router.sinks(for: $0) }, logger: logger, onCommit: { _ in })
+            report = await poller.pollAllOnce()
+            _ = await runtime.makeDispatcher().drainOnce()
+        } catch {
+            await runtime.shutdown()
+            throw CommandFailure(.failure, "\(error)")
+        }
+        await runtime.shutdown()
+        if json {
+            try Output.json(report.events)
+        } else if report.events.isEmpty {
+            Output.line("no changes")
+        } else {
+            for event in report.events {
+                Output.line("\(Output.time(event.occurredAt))  #\(event.sequence)  \(EventText.sentence(event))")
+            }
+        }
+        if !report.failures.isEmpty {
+            throw CommandFailure(.failure, report.failures.map { "poll of \($0.orderId) failed: \($0.message)" })
+        }
+    }
+
+    // MARK: status
+
+    /// One row per watched order: status, line items by status, last poll, last change, failures.
+    public struct StatusRow: Encodable, Sendable {
+        public var orderId: String
+        public var label: String?
+        public var outpostId: String?
+        public var status: String?
+        public var lineItemsByStatus: [String: Int]
+        public var lastPollAt: Date?
+        public var lastSuccessAt: Date?
+        public var lastChangeAt: Date?
+        public var consecutiveFailures: Int
+        public var failing: Bool
+        public var notFound: Bool
+        public var lastError: String?
+        public var lastSequence: Int64
+        public var source: String
+        public var active: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case orderId = "order_id", label, outpostId = "outpost_id", status
+            case lineItemsByStatus = "line_items_by_status", lastPollAt = "last_poll_at"
+            case lastSuccessAt = "last_success_at", lastChangeAt = "last_change_at"
+            case consecutiveFailures = "consecutive_failures", failing, notFound = "not_found"
+            case lastError = "last_error", lastSequence = "last_sequence", source, active
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(orderId, forKey: .orderId)
+            try c.encode(label, forKey: .label)
+            try c.encode(outpostId, forKey: .outpostId)
+            try c.encode(status, forKey: .status)
+            try c.encode(lineItemsByStatus, forKey: .lineItemsByStatus)
+            try c.encode(lastPollAt, forKey: .lastPollAt)
+            try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
+            try c.encode(lastChangeAt, forKey: .lastChangeAt)
+            try c.encode(consecutiveFailures, forKey: .consecutiveFailures)
+            try c.encode(failing, forKey: .failing)
+            try c.encode(notFound, forKey: .notFound)
+            try c.encode(lastError, forKey: .lastError)
+            try c.encode(lastSequence, forKey: .lastSequence)
+            try c.encode(source, forKey: .source)
+            try c.encode(active, forKey: .active)
+        }
+
+        init(_ w: WatchedOrder) {
+            orderId = w.orderId
+            label = w.label
+            outpostId = w.snapshot?.outpostId
+            status = w.notFound ? "NOT_FOUND" : w.snapshot?.status
+            var counts: [String: Int] = [:]
+            for item in w.snapshot?.lineItems ?? [] { counts[item.status ?? "UNKNOWN", default: 0] += 1 }
+            lineItemsByStatus = counts
+            lastPollAt = w.lastPollAt
+            lastSuccessAt = w.lastSuccessAt
+            lastChangeAt = w.lastChangeAt
+            consecutiveFailures = w.consecutiveFailures
+            failing = w.failing
+            notFound = w.notFound
+            lastError = w.lastError
+            lastSequence = w.lastSequence
+            source = w.source.rawValue
+            active = w.active
+        }
+    }
+
+    public static func status(configPath: String, json: Bool) async throws {
+        let settings = try loadSettings(path: configPath)
+        let store = try openReadOnly(settings)
+        let rows = try await store.watchedOrders().filter(\.active).map(StatusRow.init)
+        if json { return try Output.json(rows) }
+        if rows.isEmpty { return Output.line("no watched orders") }
+        Output.line(Output.table(
+            ["ORDER", "LABEL", "STATUS", "LINE ITEMS", "LAST POLL", "LAST CHANGE", "FAILURES"],
+            rows.map { r in
+                let items = r.lineItemsByStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
+                    .joined(separator: ", ")
+                return [r.orderId, r.label ?? "-", r.status ?? "-", items.isEmpty ? "-" : items,
+                        Output.time(r.lastPollAt), Output.time(r.lastChangeAt),
+                        r.consecutiveFailures == 0 ? "0" : "\(r.consecutiveFailures)\(r.failing ? " (failing)" : "")"]
+            }))
+    }
+
+    // MARK: history
+
+    /// Transitions, oldest first; `--json` prints an array of webhook-shaped events.
+    public static func history(configPath: String, orderId: String?, since: String?, json: Bool) async throws {
+        let settings = try loadSettings(path: configPath)
+        var sinceDate: Date?
+        if let since {
+            guard let date = parseSince(since) else {
+                throw CommandFailure(.usage, "--since: expected an ISO-8601 time (2026-11-28T12:00:00Z) or a duration ago (24h), got \(since)")
+            }
+            sinceDate = date
+        }
+        let store = try openReadOnly(settings)
+        let events = try await store.history(orderId: orderId, since: sinceDate)
+        if json { return try Output.json(events) }
+        if events.isEmpty { return Output.line("no events") }
+        for event in events {
+            Output.line("\(Output.time(event.occurredAt))  \(event.order.id) #\(event.sequence)  \(event.type.rawValue)  \(EventText.sentence(event))")
+        }
+    }
+
+    /// `--since`: an ISO-8601 instant, or a duration meaning "that long ago".
+    static func parseSince(_ s: String, now: Date = Date()) -> Date? {
+        if let date = ISO8601.parse(s) { return date }
+        if let duration = parseDuration(s) {
+            let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+            return now.addingTimeInterval(-seconds)
+        }
+        return nil
+    }
+
+    // MARK: deliveries
+
+    /// One outbox row as `deliveries --json` prints it.
+    public struct DeliveryRow: Encodable, Sendable {
+        var id: Int64
+        var eventId: String
+        var eventType: String
+        var orderId: String
+        var sequence: Int64
+        var sink: String
+        var state: String
+        var attempts: Int
+        var createdAt: Date
+        var nextAttemptAt: Date?
+        var lastAttemptAt: Date?
+        var lastStatus: Int?
+        var lastError: String?
+        var deliveredAt: Date?
+
+        enum CodingKeys: String, CodingKey {
+            case id, eventId = "event_id", eventType = "event_type", orderId = "order_id", sequence, sink, state
+            case attempts, createdAt = "created_at", nextAttemptAt = "next_attempt_at"
+            case lastAttemptAt = "last_attempt_at", lastStatus = "last_status", lastError = "last_error"
+            case deliveredAt = "delivered_at"
+        }
+
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(eventId, forKey: .eventId)
+            try c.encode(eventType, forKey: .eventType)
+            try c.encode(orderId, forKey: .orderId)
+            try c.encode(sequence, forKey: .sequence)
+            try c.encode(sink, forKey: .sink)
+            try c.encode(state, forKey: .state)
+            try c.encode(attempts, forKey: .attempts)
+            try c.encode(createdAt, forKey: .createdAt)
+            try c.encode(nextAttemptAt, forKey: .nextAttemptAt)
+            try c.encode(lastAttemptAt, forKey: .lastAttemptAt)
+            try c.encode(lastStatus, forKey: .lastStatus)
+            try c.encode(lastError, forKey: .lastError)
+            try c.encode(deliveredAt, forKey: .deliveredAt)
+        }
+
+        init(_ d: Delivery) {
+            id = d.id
+            eventId = d.eventId
+            eventType = d.event.type.rawValue
+            orderId = d.event.order.id
+            sequence = d.event.sequence
+            sink = d.sink
+            state = d.state.rawValue
+            attempts = d.attempts
+            createdAt = d.createdAt
+            nextAttemptAt = d.state == .pending ? d.nextAttemptAt : nil
+            lastAttemptAt = d.lastAttemptAt
+            lastStatus = d.lastStatus
+            lastError = d.lastError
+            deliveredAt = d.deliveredAt
+        }
+    }
+
+    public static func deliveries(configPath: String, state: String?, json: Bool) async throws {
+        let settings = try loadSettings(path: configPath)
+        var filter: DeliveryState?
+        if let state {
+            guard let s = DeliveryState(rawValue: state) else {
+                throw CommandFailure(.usage, "--state: expected pending, failed or delivered, got \(state)")
+            }
+            filter = s
+        }
+        let store = try openReadOnly(settings)
+        let rows = try await store.deliveries(state: filter).map(DeliveryRow.init)
+        if json { return try Output.json(rows) }
+        if rows.isEmpty { return Output.line("no deliveries") }
+        Output.line(Output.table(
+            ["EVENT", "TYPE", "ORDER", "SINK", "STATE", "ATTEMPTS", "LAST", "NEXT / DONE", "LAST ERROR"],
+            rows.map { r in
+                [r.eventId, r.eventType, "\(r.orderId) #\(r.sequence)", r.sink, r.state, "\(r.attempts)",
+                 r.lastStatus.map(String.init) ?? "-",
+                 Output.time(r.state == "pending" ? r.nextAttemptAt : (r.deliveredAt ?? r.lastAttemptAt)),
+                 r.lastError ?? "-"]
+            }))
+    }
+
+    // MARK: redeliver
+
+    /// Sends an event again now, to one sink or every sink it had, recording each attempt.
+    public static func redeliver(configPath: String, eventId: String, sink: String?, logger: Logger) async throws {
+        let settings = try loadSettings(path: configPath)
+        let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger)
+        defer { Task { await runtime.shutdown() } }
+        var sinks: [String] = []
+        if let sink {
+            _ = try runtime.sink(named: sink)
+            sinks = [sink]
+        }
+        let pending: [Delivery]
+        do {
+            pending = try await runtime.store.redeliver(eventId: eventId, sinks: sinks, now: Date())
+        } catch let error as StoreError where error.kind == .notFound {
+            throw CommandFailure(.failure, "no event \(eventId) in \(settings.storage.path)")
+        }
+        if pending.isEmpty { throw CommandFailure(.failure, "event \(eventId) has no delivery to send again") }
+        var failed = false
+        for delivery in pending {
+            guard let target = runtime.sinks.first(where: { $0.name == delivery.sink }) else {
+                Output.error("\(delivery.sink): not configured any more; left pending")
+                failed = true
+                continue
+            }
+            let outcome = await target.send(delivery.event)
+            let now = Date()
+            switch outcome {
+            case .delivered(let status):
+                try await runtime.store.recordAttempt(deliveryId: delivery.id, at: now, result: .delivered(status: status))
+                Output.line("\(delivery.sink): delivered (HTTP \(status))")
+            case .retry(let status, let error, _), .permanent(let status, let error):
+                // Left pending: the daemon goes on retrying it.
+                try await runtime.store.recordAttempt(deliveryId: delivery.id, at: now,
+                    result: .retry(at: now.addingTimeInterval(60), status: status, error: error))
+                Output.error("\(delivery.sink): failed: \(error)")
+                failed = true
+            case .gone(let status, let error):
+                try await runtime.store.recordAttempt(deliveryId: delivery.id, at: now, result: .failed(status: status, error: error))
+                Output.error("\(delivery.sink): gone (HTTP 410): \(error)")
+                failed = true
+            }
+        }
+        await runtime.shutdown()
+        if failed { throw CommandFailure(.failure, []) }
+    }
+
+    // MARK: test-sink
+
+    /// Sends a synthetic event through one sink and prints the result.
+    public static func testSink(configPath: String, name: String, logger: Logger) async throws {
+        let settings = try loadSettings(path: configPath)
+        let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger)
+        let sink: any EventSink
+        do { sink = try runtime.sink(named: name) } catch {
+            await runtime.shutdown()
+            throw error
+        }
+        let outcome = await sendTestEvent(sink: sink)
+        await runtime.shutdown()
+        switch outcome {
+        case .delivered(let status):
+            Output.line("\(name): delivered (HTTP \(status))")
+        case .retry(let status, let error, _), .permanent(let status, let error):
+            throw CommandFailure(.failure, "\(name): failed\(status.map { " (HTTP \($0))" } ?? ""): \(error)")
+        case .gone(_, let error):
+            throw CommandFailure(.failure, "\(name): gone (HTTP 410): \(error)")
+        }
+    }
+
+    // MARK: helpers
+
+    static func openReadOnly(_ settings: Settings) throws -> StateStore {
+        do {
+            return try StateStore(path: settings.storage.path, readOnly: true)
+        } catch {
+            throw CommandFailure(.failure, "cannot open the state database \(settings.storage.path): \(error)")
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Foundation
+import Logging
+import OutpostsAPI
+import ServiceLifecycle
+import Sinks
+import Synchronization
+import UnixSignals
+import WatchConfig
+import WatchEngine
+import WatchModel
+import WatchStore
+
+/// `outpostwatch run`: the poller, the outbox dispatcher and the reload listener as one
+/// `ServiceGroup`, talking to systemd through ``SystemdNotifier``.
+///
+/// Shutdown (SIGTERM, SIGINT): the group cancels the poll loop (in-flight API calls are cancelled,
+/// a store commit that began finishes), the dispatcher stops (pending deliveries stay in the
+/// store for the next start), and the process exits 0 well within systemd's 5 s budget.
+public final class Daemon: Sendable {
+    public let configPath: String
+    let logger: Logger
+    let notifier = SystemdNotifier()
+    let credentials: (any CredentialProvider)?
+    let environment: [String: String]
+    /// Observes committed events (the demo prints them live).
+    let onEvents: @Sendable ([Event]) -> Void
+
+    public init(configPath: String, logger: Logger, credentials: (any CredentialProvider)? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment,
+                onEvents: @escaping @Sendable ([Event]) -> Void = { _ in }) {
+        self.configPath = configPath
+        self.logger = logger
+        self.credentials = credentials
+        self.environment = environment
+        self.onEvents = onEvents
+    }
+
+    /// Runs until SIGTERM/SIGINT (or cancellation of the calling task). Throws ``CommandFailure``
+    /// for configuration (78) and startup (1) errors.
+    public func run() async throws {
+        let settings = try loadSettings(path: configPath, environment: environment)
+        let throttles = ThrottleCounter()
+        let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger,
+                                  credentials: credentials, environment: environment,
+                                  onThrottle: { throttles.increment() })
+        let dispatcher = runtime.makeDispatcher()
+        let notifier = self.notifier
+        let watchdog = WatchdogPacer(interval: notifier.watchdogInterval)
+        let onEvents = self.onEvents
+        let router = Mutex(runtime.router)
+        let poller = Poller(
+            store: runtime.store, source: runtime.client, settings: settings,
+            route: { event in router.withLock { $0.sinks(for: event) } },
+            logger: logger,
+            onCommit: { events in
+                dispatcher.wake()
+                onEvents(events)
+            },
+            onHeartbeat: { if watchdog.due() { notifier.watchdog() } },
+            onStatus: { status in notifier.status(Daemon.statusLine(status)) })
+
+        // The schedule is loaded once the configured orders are in the store's watch set.
+        try await runtime.store.syncWatchSet(settings.orders.map { ($0.id, $0.label) }, source: .config)
+        let watched = try await runtime.store.watchedOrders().filter(\.active)
+        let failing = watched.filter(\.failing).count
+        notifier.ready(status: Daemon.statusLine(watching: watched.count, failing: failing))
+        logger.info("outpostwatch started", metadata: [
+            "orders": "\(watched.count)", "config": "\(configPath)",
+            "endpoint": "\(runtime.client.endpoint.url.absoluteString)", "store": "\(settings.storage.path)",
+        ])
+
+        let reload = ReloadService(daemon: self, runtime: runtime, poller: poller, dispatcher: dispatcher,
+                                   router: router, notifier: notifier)
+        var config = ServiceGroupConfiguration(
+            services: [
+                .init(service: PollerService(poller: poller)),
+                .init(service: DispatcherService(dispatcher: dispatcher)),
+                .init(service: reload),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger)
+        // systemd allows 5 s (SPEC section 7): past 3 s of graceful shutdown everything is cancelled.
+        config.maximumGracefulShutdownDuration = .seconds(3)
+        config.maximumCancellationDuration = .seconds(1)
+        let group = ServiceGroup(configuration: config)
+        do {
+            try await group.run()
+        } catch {
+            logger.error("service group ended with an error", metadata: ["error": "\(error)"])
+        }
+        notifier.stopping()
+        logger.info("outpostwatch stopped")
+        await runtime.shutdown()
+    }
+
+    static func statusLine(_ status: PollerStatus) -> String {
+        statusLine(watching: status.watching, failing: status.failing)
+    }
+
+    /// "watching 12 orders, 1 failing" (SPEC section 7).
+    public static func statusLine(watching: Int, failing: Int) -> String {
+        var line = "watching \(watching) order\(watching == 1 ? "" : "s")"
+        if failing > 0 { line += ", \(failing) failing" }
+        return line
+    }
+}
+
+/// Counts throttled API answers (for the metrics and the status line).
+final class ThrottleCounter: Sendable {
+    private let count = Atomic<Int>(0)
+    func increment() { count.add(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
+}
+
+/// Sends `WATCHDOG=1` at most once per interval, however often the loop beats.
+final class WatchdogPacer: Sendable {
+    private let interval: Duration?
+    private let last = Mutex<ContinuousClock.Instant?>(nil)
+
+    init(interval: Duration?) {
+        self.interval = interval
+    }
+
+    func due() -> Bool {
+        guard let interval else { return false }
+        let now = ContinuousClock.now
+        return last.withLock { last in
+            if let previous = last, now - previous < interval { return false }
+            last = now
+            return true
+        }
+    }
+}
+
+/// The poll loop as a lifecycle service.
+struct PollerService: Service {
+    let poller: Poller
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            try await poller.run()
+        }
+    }
+}
+
+/// The outbox dispatcher as a lifecycle service.
+struct DispatcherService: Service {
+    let dispatcher: Dispatcher
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            await dispatcher.run()
+        }
+    }
+}
+
+/// Re-reads the config on SIGHUP: orders added start, removed ones stop, sinks and poll settings
+/// change; an invalid file keeps the running config and logs every error.
+struct ReloadService: Service {
+    let daemon: Daemon
+    let runtime: Runtime
+    let poller: Poller
+    let dispatcher: Dispatcher
+    let router: Mutex<EventRouter>
+    let notifier: SystemdNotifier
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        try await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                notifier.reloading()
+                await reload()
+                notifier.ready(status: Daemon.statusLine(await poller.status()))
+            }
+        }
+    }
+
+    func reload() async {
+        let logger = daemon.logger
+        let result = ConfigLoader.load(path: daemon.configPath, environment: daemon.environment)
+        for warning in result.warnings { logger.warning("\(warning)") }
+        guard result.errors.isEmpty, let settings = result.settings else {
+            logger.error("reload failed: the new config is invalid; keeping the running one",
+                         metadata: ["errors": "\(result.errors.count)"])
+            for error in result.errors { logger.error("\(error)") }
+            return
+        }
+        let old = runtime.settings
+        if settings.storage != old.storage || settings.aws != old.aws {
+            logger.warning("[storage] and [aws] changes take effect at the next restart")
+        }
+        do {
+            let sinks = try Runtime.makeSinks(settings: settings, router: EventRouter(settings: settings,
+                                              journaldAvailable: Journal.isAvailable),
+                                              httpClient: runtime.httpClient, environment: daemon.environment)
+            var maxAges: [String: Duration] = [:]
+            var concurrency: [String: Int] = [:]
+            for hook in settings.webhooks {
+                maxAges[hook.name] = hook.maxAge
+                concurrency[hook.name] = hook.concurrency
+            }
+            await dispatcher.replaceSinks(sinks, maxAges: maxAges, concurrency: concurrency)
+            router.withLock { $0 = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable) }
+        } catch {
+            logger.error("reload failed: \(error); keeping the running sinks")
+            return
+        }
+        await poller.reload(settings)
+        logger.info("configuration reloaded", metadata: ["orders": "\(settings.orders.count)"])
+    }
+}

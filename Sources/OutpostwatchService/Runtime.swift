@@ -1,0 +1,135 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OutpostsAPI
+import Sinks
+import WatchConfig
+import WatchEngine
+import WatchModel
+import WatchStore
+
+/// Where the config file is: `--config`, else `$OUTPOSTWATCH_CONFIG`, else `/etc/outpostwatch/config.toml`.
+public func resolveConfigPath(_ option: String?, environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    if let option, !option.isEmpty { return option }
+    if let env = environment["OUTPOSTWATCH_CONFIG"], !env.isEmpty { return env }
+    return "/etc/outpostwatch/config.toml"
+}
+
+/// Loads and validates the config file; every error becomes one `FILE:LINE:COL: message` line of
+/// a ``CommandFailure`` with exit status 78. Warnings go to stderr.
+public func loadSettings(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Settings {
+    let result = ConfigLoader.load(path: path, environment: environment)
+    for warning in result.warnings {
+        FileHandle.standardError.write(Data("warning: \(warning)\n".utf8))
+    }
+    guard result.errors.isEmpty, let settings = result.settings else {
+        throw CommandFailure(.config, result.errors.map(\.description))
+    }
+    return settings
+}
+
+/// The AWS location derived from settings and environment: region and endpoint.
+public func resolveEndpoint(_ settings: Settings, configPath: String,
+                            environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OutpostsEndpoint {
+    let region: String
+    do {
+        region = try AWSRegionResolver.resolve(configured: settings.aws.region, profile: settings.aws.profile,
+                                               environment: environment)
+    } catch {
+        // A missing region is a configuration error: the unit must not restart in a loop.
+        throw CommandFailure(.config, "\(configPath):1:1: \(error)")
+    }
+    do {
+        return try OutpostsEndpoint.resolve(region: region, configuredEndpoint: settings.aws.endpoint,
+                                            useFips: settings.aws.useFips, environment: environment)
+    } catch {
+        throw CommandFailure(.config, "\(configPath):1:1: \(error)")
+    }
+}
+
+/// Everything one configuration builds: store, HTTP client, AWS client, sinks and router.
+///
+/// Commands that poll or deliver (`run`, `once`, `redeliver`, `test-sink`, `demo`) make one; the
+/// caller must `shutdown()` it so the HTTP client's event loops are released.
+public final class Runtime: Sendable {
+    public let settings: Settings
+    public let configPath: String
+    public let store: StateStore
+    public let httpClient: HTTPClient
+    public let client: OutpostsClient
+    public let sinks: [any EventSink]
+    public let router: EventRouter
+    public let logger: Logger
+
+    /// - Parameter credentials: a fixed provider (demo, tests); `nil` uses the standard AWS chain.
+    public init(settings: Settings, configPath: String, logger: Logger,
+                credentials: (any CredentialProvider)? = nil,
+                environment: [String: String] = ProcessInfo.processInfo.environment,
+                onThrottle: OutpostsClient.ThrottleObserver? = nil) throws {
+        self.settings = settings
+        self.configPath = configPath
+        self.logger = logger
+        let endpoint = try resolveEndpoint(settings, configPath: configPath, environment: environment)
+        do {
+            self.store = try StateStore(path: settings.storage.path)
+        } catch {
+            throw CommandFailure(.failure, "cannot open the state database: \(error)")
+        }
+        var httpConfig = HTTPClient.Configuration()
+        httpConfig.redirectConfiguration = .disallow   // a 3xx from a webhook is a failure, not a hop
+        httpConfig.timeout = .init(connect: .seconds(5))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
+        self.httpClient = httpClient
+        let provider = credentials ?? CredentialChain.standard(
+            profile: settings.aws.profile, roleArn: settings.aws.roleArn, region: endpoint.region,
+            environment: environment, httpClient: httpClient)
+        self.client = OutpostsClient(endpoint: endpoint, credentials: provider, httpClient: httpClient,
+                                     requestTimeout: settings.poll.requestTimeout,
+                                     logger: logger, onThrottle: onThrottle)
+        self.router = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable)
+        do {
+            self.sinks = try Runtime.makeSinks(settings: settings, router: router, httpClient: httpClient,
+                                               environment: environment)
+        } catch {
+            try? httpClient.syncShutdown()
+            throw CommandFailure(.config, "\(configPath): \(error)")
+        }
+    }
+
+    /// Builds the journald sink (when enabled) and one webhook sink per `[[webhook]]`.
+    static func makeSinks(settings: Settings, router: EventRouter, httpClient: HTTPClient,
+                          environment: [String: String]) throws -> [any EventSink] {
+        var sinks: [any EventSink] = []
+        if router.journald { sinks.append(JournaldSink()) }
+        for hook in settings.webhooks {
+            let secret = try WebhookSecret.resolve(hook.secret, sinkName: hook.name, environment: environment)
+            sinks.append(WebhookSink(settings: hook, secret: secret, httpClient: httpClient))
+        }
+        return sinks
+    }
+
+    /// The sink called `name`, or a usage error naming the configured ones.
+    public func sink(named name: String) throws -> any EventSink {
+        guard let sink = sinks.first(where: { $0.name == name }) else {
+            let known = sinks.map(\.name).joined(separator: ", ")
+            throw CommandFailure(.usage, "no sink named \(name) (configured: \(known.isEmpty ? "none" : known))")
+        }
+        return sink
+    }
+
+    /// A dispatcher draining this runtime's outbox to its sinks.
+    public func makeDispatcher() -> Dispatcher {
+        var maxAges: [String: Duration] = [:]
+        var concurrency: [String: Int] = [:]
+        for hook in settings.webhooks {
+            maxAges[hook.name] = hook.maxAge
+            concurrency[hook.name] = hook.concurrency
+        }
+        return Dispatcher(store: store, sinks: sinks, maxAges: maxAges, concurrency: concurrency, logger: logger)
+    }
+
+    /// Releases the HTTP client.
+    public func shutdown() async {
+        try? await httpClient.shutdown()
+    }
+}

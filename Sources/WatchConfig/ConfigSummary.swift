@@ -1,0 +1,111 @@
+import WatchModel
+
+/// The human summary `check-config` prints: what is watched, how it is polled and where events go.
+///
+/// It shows an operator what the daemon would do with this file, so it must never show a secret:
+/// inline secrets are named but not printed, URL userinfo and query values are masked, header
+/// values are left out (they often hold tokens).
+public enum ConfigSummary {
+    public static func render(_ settings: Settings) -> String {
+        let durations = DurationParser()
+        var lines: [String] = []
+
+        let orderCount = settings.orders.count
+        lines.append("Watching \(orderCount) order\(orderCount == 1 ? "" : "s")"
+                     + (settings.discover.isEmpty ? "" : " plus every order found by \(settings.discover.count) discovery rule\(settings.discover.count == 1 ? "" : "s")")
+                     + (orderCount > 0 ? ":" : ""))
+        for order in settings.orders {
+            lines.append("  \(order.id)" + (order.label.map { "  \($0)" } ?? ""))
+        }
+        for rule in settings.discover {
+            lines.append("  discover: \(rule.outpost.map { "orders of outpost \($0)" } ?? "all orders") (ListOrders every \(durations.format(rule.interval)))")
+        }
+
+        let aws = settings.aws
+        var awsParts = ["region \(aws.region ?? "from AWS_REGION / AWS_DEFAULT_REGION / the profile")"]
+        awsParts.append("profile \(aws.profile ?? "from AWS_PROFILE / the default chain")")
+        if let endpoint = aws.endpoint { awsParts.append("endpoint \(maskURL(endpoint, format: .json))") }
+        if let role = aws.roleArn { awsParts.append("assuming \(role)") }
+        if aws.useFips { awsParts.append("FIPS endpoint") }
+        lines.append("AWS: " + awsParts.joined(separator: ", "))
+
+        let poll = settings.poll
+        let jitterPercent = (poll.jitter * 100).rounded() == poll.jitter * 100
+            ? String(Int(poll.jitter * 100)) : String(poll.jitter * 100)
+        lines.append("Polling: every \(durations.format(poll.interval)) ±\(jitterPercent) %, \(poll.concurrency) in flight, at most \(number(poll.maxRPS)) calls/s, request timeout \(durations.format(poll.requestTimeout))")
+        lines.append("  completed/cancelled orders: " + (poll.terminalInterval.map { "every \(durations.format($0))" } ?? "no longer polled")
+                     + "; watch.failing after \(poll.failingAfter) failed poll\(poll.failingAfter == 1 ? "" : "s") in a row")
+
+        lines.append("Storage: \(settings.storage.path)")
+        lines.append("Retention: deliveries \(durations.format(settings.retention.deliveries)), events "
+                     + (settings.retention.events.map { durations.format($0) } ?? "kept forever"))
+        lines.append("HTTP endpoint: " + (settings.http.map { "/metrics and /health on \($0.listen)" } ?? "off"))
+
+        lines.append("Events go to:")
+        switch settings.journald.enabled {
+        case true?: lines.append("  journald")
+        case false?: lines.append("  journald: disabled")
+        case nil: lines.append("  journald, when its socket exists")
+        }
+        for hook in settings.webhooks {
+            lines.append("  webhook \(hook.name): POST \(maskURL(hook.url, format: hook.format)) (\(hook.format.rawValue), \(describe(hook.secret)))")
+            let events = hook.events == EventType.webhookDefault
+                ? "every type but order.first_seen"
+                : EventType.allCases.filter(hook.events.contains).map(\.rawValue).joined(separator: ", ")
+            lines.append("    events: \(events.isEmpty ? "none" : events)")
+            lines.append("    orders: " + (hook.orders.map { $0.isEmpty ? "none" : $0.sorted().joined(separator: ", ") } ?? "all"))
+            lines.append("    timeout \(durations.format(hook.timeout)), retried for \(durations.format(hook.maxAge)), \(hook.concurrency) in flight"
+                         + (hook.headers.isEmpty ? "" : ", extra headers: \(hook.headers.keys.sorted().joined(separator: ", "))"))
+        }
+        if settings.webhooks.isEmpty { lines.append("  no webhooks") }
+        return lines.joined(separator: "\n")
+    }
+
+    private static func describe(_ secret: SecretSource?) -> String {
+        switch secret {
+        case .inline?: return "signed, secret in the config file"
+        case .file(let path)?: return "signed, secret from \(path)"
+        case .systemdCredential(let name)?: return "signed, secret from systemd credential \(name)"
+        case nil: return "unsigned"
+        }
+    }
+
+    private static func number(_ value: Double) -> String {
+        value.rounded() == value && abs(value) < 1e15 ? String(Int64(value)) : String(value)
+    }
+
+    /// `url` with whatever may be a secret replaced by `***`: userinfo, query values, the fragment,
+    /// and for Slack-style hooks (whose path is the secret) every path segment after the first.
+    public static func maskURL(_ url: String, format: WebhookFormat) -> String {
+        guard let schemeEnd = url.range(of: "://") else { return url }
+        let scheme = url[..<schemeEnd.upperBound]
+        var rest = url[schemeEnd.upperBound...]
+        var fragment = ""
+        if let hash = rest.firstIndex(of: "#") {
+            fragment = "#***"
+            rest = rest[..<hash]
+        }
+        var query = ""
+        if let question = rest.firstIndex(of: "?") {
+            let items = rest[rest.index(after: question)...].split(separator: "&", omittingEmptySubsequences: false)
+            query = "?" + items.map { item in
+                guard let equals = item.firstIndex(of: "=") else { return String(item) }
+                return item[...equals] + "***"
+            }.joined(separator: "&")
+            rest = rest[..<question]
+        }
+        let authorityEnd = rest.firstIndex(of: "/") ?? rest.endIndex
+        var authority = String(rest[..<authorityEnd])
+        var path = String(rest[authorityEnd...])
+        if let at = authority.lastIndex(of: "@") {
+            authority = "***@" + authority[authority.index(after: at)...]
+        }
+        if format == .slack {
+            let segments = path.split(separator: "/", omittingEmptySubsequences: false)
+            if segments.count > 2 {
+                path = segments[0...1].joined(separator: "/") + "/***"
+            }
+        }
+        return scheme + authority + path + query + fragment
+    }
+}

@@ -1,0 +1,362 @@
+import Foundation
+import WatchModel
+
+/// The schema of `config.toml` (SPEC section 3): which keys exist, their types, defaults and rules.
+///
+/// Reading never stops at a bad value: it records the error, keeps the default and goes on, so
+/// `check-config` lists every problem of the file at once.
+final class SettingsSchema {
+    private let reader: SchemaReader
+    private let diagnostics: DiagnosticCollector
+    private let environment: [String: String]
+    /// Where the first `secret = …` of a webhook is, for the file-permission warning.
+    private(set) var firstInlineSecret: SourcePosition?
+
+    static let topLevelKeys = ["aws", "poll", "storage", "journald", "retention", "http", "order", "discover", "webhook"]
+    static let awsKeys = ["region", "profile", "endpoint", "role_arn", "use_fips"]
+    static let pollKeys = ["interval", "jitter", "concurrency", "max_rps", "terminal_interval", "failing_after",
+                           "request_timeout"]
+    static let storageKeys = ["path"]
+    static let journaldKeys = ["enabled"]
+    static let retentionKeys = ["deliveries", "events"]
+    static let httpKeys = ["listen"]
+    static let orderKeys = ["id", "label"]
+    static let discoverKeys = ["outpost", "interval"]
+    static let webhookKeys = ["name", "url", "secret", "secret_file", "format", "events", "orders", "timeout",
+                              "max_age", "headers", "concurrency"]
+    /// Headers the webhook sink sets itself; letting the config override them would break signatures.
+    static let reservedHeaders: Set<String> = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type",
+                                               "content-length", "host", "user-agent", "transfer-encoding",
+                                               "connection"]
+
+    init(diagnostics: DiagnosticCollector, environment: [String: String]) {
+        self.diagnostics = diagnostics
+        self.reader = SchemaReader(diagnostics: diagnostics)
+        self.environment = environment
+    }
+
+    func read(_ document: TOMLTable) -> Settings {
+        let root = SchemaTable(table: document, name: "", position: .start)
+        reader.rejectUnknownKeys(root, allowed: Self.topLevelKeys)
+        var settings = Settings(storage: StorageSettings(path: StorageSettings.defaultPath(environment: environment)))
+        if let aws = reader.table(root, "aws") { settings.aws = readAWS(aws) }
+        if let poll = reader.table(root, "poll") { settings.poll = readPoll(poll) }
+        if let storage = reader.table(root, "storage") {
+            reader.rejectUnknownKeys(storage, allowed: Self.storageKeys)
+            if let path = reader.nonEmptyString(storage, "path") { settings.storage.path = path.value }
+        }
+        if let journald = reader.table(root, "journald") {
+            reader.rejectUnknownKeys(journald, allowed: Self.journaldKeys)
+            settings.journald.enabled = reader.boolean(journald, "enabled")
+        }
+        if let retention = reader.table(root, "retention") { settings.retention = readRetention(retention) }
+        if let http = reader.table(root, "http") { settings.http = readHTTP(http) }
+        settings.orders = readOrders(reader.arrayOfTables(root, "order"))
+        settings.discover = reader.arrayOfTables(root, "discover").map(readDiscover)
+        settings.webhooks = readWebhooks(reader.arrayOfTables(root, "webhook"))
+        if document["order"] == nil && document["discover"] == nil {
+            diagnostics.warning("nothing to watch: add an [[order]] (or a [[discover]]) table", at: .start)
+        }
+        return settings
+    }
+
+    // MARK: sections
+
+    private func readAWS(_ table: SchemaTable) -> AWSSettings {
+        reader.rejectUnknownKeys(table, allowed: Self.awsKeys)
+        var aws = AWSSettings()
+        if let region = reader.nonEmptyString(table, "region") {
+            if region.value.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) {
+                aws.region = region.value
+            } else {
+                diagnostics.error("aws.region: \(SchemaReader.quoted(region.value)) is not a region name such as \"us-west-2\"",
+                                  at: region.position)
+            }
+        }
+        aws.profile = reader.nonEmptyString(table, "profile")?.value
+        if let endpoint = reader.string(table, "endpoint") {
+            if ConfigValidation.httpURL(endpoint.value) != nil {
+                aws.endpoint = endpoint.value
+            } else {
+                diagnostics.error("aws.endpoint: \(SchemaReader.quoted(endpoint.value)) is not an http(s) URL such as \"https://outposts.us-west-2.amazonaws.com\"",
+                                  at: endpoint.position)
+            }
+        }
+        if let role = reader.string(table, "role_arn") {
+            if Self.isRoleARN(role.value) {
+                aws.roleArn = role.value
+            } else {
+                diagnostics.error("aws.role_arn: \(SchemaReader.quoted(role.value)) is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/OutpostsRead\"",
+                                  at: role.position)
+            }
+        }
+        if let fips = reader.boolean(table, "use_fips") { aws.useFips = fips }
+        return aws
+    }
+
+    /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
+    static func isRoleARN(_ text: String) -> Bool {
+        let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
+        return parts.count == 6 && parts[0] == "arn" && parts[1].hasPrefix("aws") && parts[2] == "iam"
+            && parts[3].isEmpty && parts[4].count == 12 && parts[4].allSatisfy({ $0.isASCII && $0.isNumber })
+            && parts[5].hasPrefix("role/") && parts[5].count > "role/".count
+    }
+
+    private func readPoll(_ table: SchemaTable) -> PollSettings {
+        reader.rejectUnknownKeys(table, allowed: Self.pollKeys)
+        var poll = PollSettings()
+        if let interval = reader.requiredDuration(table, "interval") { poll.interval = interval }
+        if let jitter = reader.number(table, "jitter", rule: "must be from 0 to 1", isValid: { (0...1).contains($0) }) {
+            poll.jitter = jitter
+        }
+        if let concurrency = reader.integer(table, "concurrency", minimum: 1) { poll.concurrency = concurrency }
+        if let rps = reader.number(table, "max_rps", rule: "must be greater than 0", isValid: { $0 > 0 }) {
+            poll.maxRPS = rps
+        }
+        switch reader.duration(table, "terminal_interval", allowOff: true) {
+        case .off?: poll.terminalInterval = nil
+        case .duration(let value)?: poll.terminalInterval = value
+        case nil: break
+        }
+        if let failing = reader.integer(table, "failing_after", minimum: 1) { poll.failingAfter = failing }
+        if let timeout = reader.requiredDuration(table, "request_timeout") { poll.requestTimeout = timeout }
+        return poll
+    }
+
+    private func readRetention(_ table: SchemaTable) -> RetentionSettings {
+        reader.rejectUnknownKeys(table, allowed: Self.retentionKeys)
+        var retention = RetentionSettings()
+        if let deliveries = reader.requiredDuration(table, "deliveries") { retention.deliveries = deliveries }
+        switch reader.duration(table, "events", allowOff: true) {
+        case .off?: retention.events = nil
+        case .duration(let value)?: retention.events = value
+        case nil: break
+        }
+        return retention
+    }
+
+    /// The address `[http]` listens on when the table names none.
+    static let defaultListen = "127.0.0.1:9464"
+
+    private func readHTTP(_ table: SchemaTable) -> HTTPSettings {
+        reader.rejectUnknownKeys(table, allowed: Self.httpKeys)
+        guard let listen = reader.string(table, "listen") else { return HTTPSettings(listen: Self.defaultListen) }
+        guard ConfigValidation.listenAddress(listen.value) != nil else {
+            diagnostics.error("http.listen: \(SchemaReader.quoted(listen.value)) is not HOST:PORT such as \"127.0.0.1:9464\" or \"[::1]:9464\"",
+                              at: listen.position)
+            return HTTPSettings(listen: Self.defaultListen)
+        }
+        return HTTPSettings(listen: listen.value)
+    }
+
+    private func readOrders(_ tables: [SchemaTable]) -> [OrderSettings] {
+        var orders: [OrderSettings] = []
+        var seen: [String: SourcePosition] = [:]
+        for table in tables {
+            reader.rejectUnknownKeys(table, allowed: Self.orderKeys)
+            let label = reader.string(table, "label")?.value
+            guard reader.requireKey(table, "id"), let id = reader.string(table, "id") else { continue }
+            guard ConfigValidation.isOrderID(id.value) else {
+                diagnostics.error("order.id: malformed order id \(SchemaReader.quoted(id.value)): expected oo- and 17 lowercase hex digits, e.g. \"oo-0123456789abcdef0\"",
+                                  at: id.position)
+                continue
+            }
+            if let first = seen[id.value] {
+                diagnostics.error("order.id: duplicate order id \(id.value) (already listed at \(first))", at: id.position)
+                continue
+            }
+            seen[id.value] = id.position
+            orders.append(OrderSettings(id: id.value, label: label))
+        }
+        return orders
+    }
+
+    private func readDiscover(_ table: SchemaTable) -> DiscoverSettings {
+        reader.rejectUnknownKeys(table, allowed: Self.discoverKeys)
+        var discover = DiscoverSettings()
+        if let outpost = reader.string(table, "outpost") {
+            if ConfigValidation.isOutpostIdentifier(outpost.value) {
+                discover.outpost = outpost.value
+            } else {
+                diagnostics.error("discover.outpost: \(SchemaReader.quoted(outpost.value)) is not an outpost id (op- and 17 lowercase hex digits) or outpost ARN",
+                                  at: outpost.position)
+            }
+        }
+        if let interval = reader.requiredDuration(table, "interval") { discover.interval = interval }
+        return discover
+    }
+
+    // MARK: webhooks
+
+    private func readWebhooks(_ tables: [SchemaTable]) -> [WebhookSettings] {
+        var webhooks: [WebhookSettings] = []
+        var names: [String: SourcePosition] = [:]
+        for table in tables {
+            reader.rejectUnknownKeys(table, allowed: Self.webhookKeys)
+            let hasName = reader.requireKey(table, "name")
+            let hasURL = reader.requireKey(table, "url")
+            let name = reader.string(table, "name")
+            if let name {
+                if name.value == "journald" {
+                    diagnostics.error("webhook.name: \"journald\" is reserved for the journald sink; choose another name",
+                                      at: name.position)
+                } else if !ConfigValidation.isSinkName(name.value) {
+                    diagnostics.error("webhook.name: \(SchemaReader.quoted(name.value)) may only contain a-z, 0-9, _ and -",
+                                      at: name.position)
+                } else if let first = names[name.value] {
+                    diagnostics.error("webhook.name: duplicate sink name \(name.value) (already used at \(first))",
+                                      at: name.position)
+                } else {
+                    names[name.value] = name.position
+                }
+            }
+            let url = reader.string(table, "url")
+            if let url { checkWebhookURL(url) }
+            var webhook = WebhookSettings(name: name?.value ?? "", url: url?.value ?? "")
+            webhook.secret = readSecret(table, name: name?.value)
+            if let format = reader.string(table, "format") {
+                if let known = WebhookFormat(rawValue: format.value) {
+                    webhook.format = known
+                } else {
+                    diagnostics.error("webhook.format: unknown format \(SchemaReader.quoted(format.value)): expected \"json\" or \"slack\"",
+                                      at: format.position)
+                }
+            }
+            if let events = reader.stringArray(table, "events") {
+                webhook.events = readEventTypes(events)
+            }
+            if let orders = reader.stringArray(table, "orders") {
+                var filter: Set<String> = []
+                for order in orders.value {
+                    if ConfigValidation.isOrderID(order.value) {
+                        filter.insert(order.value)
+                    } else {
+                        diagnostics.error("webhook.orders: malformed order id \(SchemaReader.quoted(order.value)): expected oo- and 17 lowercase hex digits",
+                                          at: order.position)
+                    }
+                }
+                webhook.orders = filter
+            }
+            if let timeout = reader.requiredDuration(table, "timeout") { webhook.timeout = timeout }
+            if let maxAge = reader.requiredDuration(table, "max_age") { webhook.maxAge = maxAge }
+            if let headers = reader.table(table, "headers") { webhook.headers = readHeaders(headers) }
+            if let concurrency = reader.integer(table, "concurrency", minimum: 1) { webhook.concurrency = concurrency }
+            if hasName && hasURL { webhooks.append(webhook) }
+        }
+        return webhooks
+    }
+
+    private func checkWebhookURL(_ url: Located<String>) {
+        guard let parsed = ConfigValidation.httpURL(url.value) else {
+            diagnostics.error("webhook.url: \(SchemaReader.quoted(Self.maskedForMessage(url.value))) is not an http(s) URL",
+                              at: url.position)
+            return
+        }
+        if parsed.scheme == "http" && !ConfigValidation.isLoopbackHost(parsed.host) {
+            diagnostics.error("webhook.url: plain http to \(parsed.host) would send events unprotected; use https (http is allowed only to localhost, 127.0.0.0/8 and ::1)",
+                              at: url.position)
+        }
+    }
+
+    /// URLs may carry credentials; messages show them the way the summary does.
+    private static func maskedForMessage(_ url: String) -> String {
+        ConfigSummary.maskURL(url, format: .json)
+    }
+
+    private func readSecret(_ table: SchemaTable, name: String?) -> SecretSource? {
+        let secret = reader.string(table, "secret")
+        let file = reader.string(table, "secret_file")
+        if let secret, firstInlineSecret == nil { firstInlineSecret = secret.keyPosition }
+        if let secret, let file {
+            let later = secret.keyPosition > file.keyPosition ? secret.keyPosition : file.keyPosition
+            diagnostics.error("webhook: set either secret or secret_file, not both", at: later)
+            return nil
+        }
+        if let secret {
+            // The message names the problem only: the secret itself never appears in diagnostics.
+            if secret.value.isEmpty {
+                diagnostics.error("webhook.secret: must not be empty", at: secret.position)
+                return nil
+            }
+            guard ConfigValidation.isUsableWebhookSecret(secret.value) else {
+                diagnostics.error("webhook.secret: a whsec_ secret must be followed by non-empty standard base64",
+                                  at: secret.position)
+                return nil
+            }
+            return .inline(secret.value)
+        }
+        if let file {
+            guard !file.value.isEmpty else {
+                diagnostics.error("webhook.secret_file: must not be empty", at: file.position)
+                return nil
+            }
+            if !FileManager.default.fileExists(atPath: file.value) {
+                diagnostics.warning("webhook.secret_file: \(file.value) does not exist (yet)", at: file.position)
+            }
+            return .file(file.value)
+        }
+        if let name, let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
+            let credential = "webhook-\(name)"
+            if FileManager.default.fileExists(atPath: "\(directory)/\(credential)") {
+                return .systemdCredential(credential)
+            }
+        }
+        return nil
+    }
+
+    private func readEventTypes(_ events: Located<[Located<String>]>) -> Set<EventType> {
+        var types: Set<EventType> = []
+        for event in events.value {
+            if let type = EventType(rawValue: event.value) {
+                types.insert(type)
+                continue
+            }
+            var message = "webhook.events: unknown event type \(SchemaReader.quoted(event.value))"
+            if let suggestion = Suggestion.closest(to: event.value, among: EventType.allCases.map(\.rawValue)) {
+                message += "; did you mean \"\(suggestion)\"?"
+            } else {
+                message += " (known: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")))"
+            }
+            diagnostics.error(message, at: event.position)
+        }
+        if events.value.isEmpty {
+            diagnostics.warning("webhook.events: empty, so this webhook receives no events", at: events.position)
+        }
+        return types
+    }
+
+    private func readHeaders(_ table: SchemaTable) -> [String: String] {
+        var headers: [String: String] = [:]
+        var seen: Set<String> = []
+        for entry in table.table.entries {
+            let name = entry.key
+            guard ConfigValidation.isHeaderName(name) else {
+                diagnostics.error("webhook.headers: \(SchemaReader.quoted(name)) is not a valid HTTP header name",
+                                  at: entry.keyPosition)
+                continue
+            }
+            guard !Self.reservedHeaders.contains(name.lowercased()) else {
+                diagnostics.error("webhook.headers: \(name) is set by outpostwatch itself and cannot be configured",
+                                  at: entry.keyPosition)
+                continue
+            }
+            guard seen.insert(name.lowercased()).inserted else {
+                diagnostics.error("webhook.headers: \(name) is given twice (header names ignore case)",
+                                  at: entry.keyPosition)
+                continue
+            }
+            guard case .string(let value) = entry.node.value else {
+                diagnostics.error("webhook.headers.\(TOMLKeyPath.display([name])): expected a string, found \(entry.node.value.typeName)",
+                                  at: entry.node.position)
+                continue
+            }
+            guard ConfigValidation.isHeaderValue(value) else {
+                diagnostics.error("webhook.headers.\(TOMLKeyPath.display([name])): header values may not contain control characters such as newlines",
+                                  at: entry.node.position)
+                continue
+            }
+            headers[name] = value
+        }
+        return headers
+    }
+}

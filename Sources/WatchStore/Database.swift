@@ -1,0 +1,545 @@
+import CSQLite
+import Foundation
+
+// SQLITE_TRANSIENT does not import into Swift (it is a cast macro): -1 as a destructor tells
+// SQLite to copy the bound bytes before the bind call returns.
+private let transientDestructor = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+/// One value as SQLite stores it: the five storage classes.
+public enum SQLValue: Sendable, Equatable, Hashable {
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob(Data)
+    case null
+}
+
+/// A Swift type that binds to a statement parameter and reads back from a result column.
+///
+/// `init?(sqlValue:)` returns `nil` for a value of another storage class, so a schema/code
+/// mismatch surfaces as an error instead of a silently wrong value.
+public protocol SQLValueConvertible {
+    var sqlValue: SQLValue { get }
+    init?(sqlValue: SQLValue)
+}
+
+extension SQLValue: SQLValueConvertible {
+    public var sqlValue: SQLValue { self }
+    public init?(sqlValue: SQLValue) { self = sqlValue }
+}
+
+extension Int64: SQLValueConvertible {
+    public var sqlValue: SQLValue { .integer(self) }
+    public init?(sqlValue: SQLValue) {
+        guard case .integer(let v) = sqlValue else { return nil }
+        self = v
+    }
+}
+
+extension Int: SQLValueConvertible {
+    public var sqlValue: SQLValue { .integer(Int64(self)) }
+    public init?(sqlValue: SQLValue) {
+        guard case .integer(let v) = sqlValue else { return nil }
+        self = Int(v)
+    }
+}
+
+extension Bool: SQLValueConvertible {
+    public var sqlValue: SQLValue { .integer(self ? 1 : 0) }
+    public init?(sqlValue: SQLValue) {
+        guard case .integer(let v) = sqlValue else { return nil }
+        self = v != 0
+    }
+}
+
+extension Double: SQLValueConvertible {
+    public var sqlValue: SQLValue { .real(self) }
+    public init?(sqlValue: SQLValue) {
+        switch sqlValue {
+        case .real(let v): self = v
+        case .integer(let v): self = Double(v)
+        default: return nil
+        }
+    }
+}
+
+extension String: SQLValueConvertible {
+    public var sqlValue: SQLValue { .text(self) }
+    public init?(sqlValue: SQLValue) {
+        guard case .text(let v) = sqlValue else { return nil }
+        self = v
+    }
+}
+
+extension Data: SQLValueConvertible {
+    public var sqlValue: SQLValue { .blob(self) }
+    public init?(sqlValue: SQLValue) {
+        guard case .blob(let v) = sqlValue else { return nil }
+        self = v
+    }
+}
+
+/// Instants are stored as REAL seconds since 1970: readable with SQLite's own
+/// `datetime(x, 'unixepoch')`, and comparable in SQL (`next_attempt_at <= ?`).
+extension Date: SQLValueConvertible {
+    public var sqlValue: SQLValue { .real(timeIntervalSince1970) }
+    public init?(sqlValue: SQLValue) {
+        guard let seconds = Double(sqlValue: sqlValue) else { return nil }
+        self = Date(timeIntervalSince1970: seconds)
+    }
+}
+
+extension Optional: SQLValueConvertible where Wrapped: SQLValueConvertible {
+    public var sqlValue: SQLValue { self?.sqlValue ?? .null }
+    public init?(sqlValue: SQLValue) {
+        if case .null = sqlValue { self = .none; return }
+        guard let value = Wrapped(sqlValue: sqlValue) else { return nil }
+        self = .some(value)
+    }
+}
+
+/// One result row, detached from the statement (safe to keep after the next step).
+public struct Row: Sendable {
+    public let columns: [String]
+    public let values: [SQLValue]
+
+    public init(columns: [String], values: [SQLValue]) {
+        self.columns = columns
+        self.values = values
+    }
+
+    /// The value of the column named `name` (its name or `AS` alias in the query).
+    public subscript(_ name: String) -> SQLValue? {
+        columns.firstIndex(of: name).map { values[$0] }
+    }
+
+    /// The column `name` as `T`; throws when the column is missing or holds another storage class
+    /// (NULL included, unless `T` is an Optional).
+    public func get<T: SQLValueConvertible>(_ name: String, as type: T.Type = T.self) throws -> T {
+        guard let index = columns.firstIndex(of: name) else {
+            throw StoreError(kind: .misuse, message: "no column \(name) in result (\(columns.joined(separator: ", ")))")
+        }
+        return try get(index)
+    }
+
+    /// The column at `index` as `T` (see ``get(_:as:)-swift.method``).
+    public func get<T: SQLValueConvertible>(_ index: Int, as type: T.Type = T.self) throws -> T {
+        guard values.indices.contains(index) else {
+            throw StoreError(kind: .misuse, message: "no column #\(index) in result of \(values.count) columns")
+        }
+        guard let value = T(sqlValue: values[index]) else {
+            let name = columns.indices.contains(index) ? columns[index] : "#\(index)"
+            throw StoreError(kind: .corrupt, message: "column \(name) holds \(values[index]), not a \(T.self)")
+        }
+        return value
+    }
+}
+
+/// How a transaction takes its locks.
+public enum TransactionKind: String, Sendable {
+    /// Takes the write lock only at the first write: for read-only snapshots.
+    case deferred = "DEFERRED"
+    /// Takes the write lock at BEGIN, so a writer waits (busy_timeout) at the start instead of
+    /// failing with SQLITE_BUSY midway, when upgrading a read lock is impossible in WAL mode.
+    case immediate = "IMMEDIATE"
+}
+
+/// `PRAGMA synchronous` settings that are safe with WAL.
+public enum SynchronousMode: String, Sendable {
+    /// fsync at every commit: a committed transaction survives power loss ("nothing lost").
+    case full = "FULL"
+    /// fsync only at checkpoints: faster, but the last transactions can vanish on power loss
+    /// (never corrupts). Only for tests and measurements.
+    case normal = "NORMAL"
+}
+
+/// A thin owner of one SQLite connection: open with our PRAGMAs, run statements (prepared once
+/// and cached by SQL text), typed binding and reading, transactions that roll back on error,
+/// and every failure mapped to a ``StoreError`` naming the file.
+///
+/// Not `Sendable`: one connection belongs to one isolation domain (``StateStore`` is its actor).
+public final class Database {
+    /// Whether the connection may write and create the file.
+    public enum Mode: Sendable {
+        case readWrite
+        /// Never creates the file, never writes; reads the WAL a running writer keeps.
+        case readOnly
+    }
+
+    public let path: String
+    public let mode: Mode
+    private let busyTimeout: Duration
+    private let synchronous: SynchronousMode
+    private let maxPageCount: Int?
+    private var handle: OpaquePointer?
+    private var statements: [String: OpaquePointer] = [:]
+
+    /// Opens `path` and applies the connection PRAGMAs: WAL (read-write only), `busy_timeout`,
+    /// `foreign_keys=ON` and `synchronous`.
+    ///
+    /// `maxPageCount` caps the file size (in pages) on this connection: a way to provoke
+    /// `SQLITE_FULL` in tests where no small filesystem can be mounted.
+    public init(path: String, mode: Mode = .readWrite, busyTimeout: Duration = .seconds(5),
+                synchronous: SynchronousMode = .full, maxPageCount: Int? = nil) throws {
+        self.path = path
+        self.mode = mode
+        self.busyTimeout = busyTimeout
+        self.synchronous = synchronous
+        self.maxPageCount = maxPageCount
+        let fileManager = FileManager.default
+        let directory = (path as NSString).deletingLastPathComponent
+        switch mode {
+        case .readOnly:
+            guard fileManager.fileExists(atPath: path) else {
+                throw StoreError(kind: .cannotOpen,
+                                 message: "\(path): no such database (outpostwatch creates it when the daemon first runs)")
+            }
+        case .readWrite:
+            if !directory.isEmpty && !fileManager.fileExists(atPath: directory) {
+                throw StoreError(kind: .cannotOpen, message: "\(path): directory \(directory) does not exist")
+            }
+        }
+
+        do {
+            try open(mode == .readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                     uri: nil)
+            try configure(busyTimeout: busyTimeout, synchronous: synchronous)
+        } catch let error as StoreError where mode == .readOnly && error.kind == .cannotOpen
+                    && !fileManager.fileExists(atPath: path + "-wal") {
+            // A WAL database in a directory this user cannot write, with no writer running, has no
+            // -shm to map and cannot create one. Without a -wal file every committed transaction
+            // is in the main file, so reading it as immutable is exact.
+            close()
+            try open(SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, uri: Self.immutableURI(path))
+            try configure(busyTimeout: busyTimeout, synchronous: synchronous)
+        } catch {
+            close()
+            throw error
+        }
+    }
+
+    deinit {
+        close()
+    }
+
+    private static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var allowed = CharacterSet.urlPathAllowed
+        allowed.remove(charactersIn: "?#%")
+        let encoded = absolute.addingPercentEncoding(withAllowedCharacters: allowed) ?? absolute
+        return "file:\(encoded)?immutable=1"
+    }
+
+    private func open(_ flags: Int32, uri: String?) throws {
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(uri ?? path, &db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE, nil)
+        handle = db
+        if rc != SQLITE_OK {
+            let error = failure(rc, "open")
+            close()
+            throw error
+        }
+    }
+
+    private func configure(busyTimeout: Duration, synchronous: SynchronousMode) throws {
+        let millis = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
+        sqlite3_busy_timeout(handle, Int32(clamping: millis))
+        if mode == .readWrite {
+            // A file we may not write opens read-only without an error; say so now, not at the first commit.
+            if sqlite3_db_readonly(handle, "main") == 1 {
+                throw StoreError(kind: .readOnly, message: "\(path): the database file is read-only for this process")
+            }
+            let journal = try query("PRAGMA journal_mode=WAL").first?.values.first
+            guard journal == .text("wal") else {
+                throw StoreError(kind: .io, message: "\(path): cannot switch to WAL journal mode (got \(String(describing: journal)))")
+            }
+            try exec("PRAGMA synchronous=\(synchronous.rawValue)")
+        } else {
+            // Reads the header: a file that is not a database fails here, at open, not later.
+            _ = try query("PRAGMA schema_version")
+        }
+        try exec("PRAGMA foreign_keys=ON")
+        if let maxPageCount {
+            _ = try query("PRAGMA max_page_count=\(maxPageCount)")
+        }
+    }
+
+    /// Finalizes every cached statement and closes the connection (the last connection of a WAL
+    /// database checkpoints and removes the -wal file). Idempotent.
+    public func close() {
+        for statement in statements.values {
+            sqlite3_finalize(statement)
+        }
+        statements.removeAll()
+        if let handle {
+            sqlite3_close_v2(handle)
+        }
+        handle = nil
+    }
+
+    public var isOpen: Bool { handle != nil }
+
+    /// Whether a transaction is open on this connection.
+    public var isInTransaction: Bool {
+        guard let handle else { return false }
+        return sqlite3_get_autocommit(handle) == 0
+    }
+
+    /// The rowid of the last successful INSERT on this connection.
+    public var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
+
+    /// Rows changed by the last INSERT/UPDATE/DELETE (cascaded deletes not included).
+    public var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
+
+    // MARK: Running SQL
+
+    /// Runs one or more statements without parameters (schema, PRAGMAs, BEGIN/COMMIT).
+    public func exec(_ sql: String) throws {
+        let handle = try openHandle()
+        var errorMessage: UnsafeMutablePointer<CChar>?
+        let rc = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
+        sqlite3_free(errorMessage)
+        if rc != SQLITE_OK {
+            throw failure(rc, Self.summary(sql))
+        }
+    }
+
+    /// Runs one statement with `parameters` bound to `?`/`?NNN` in order; returns the rows it
+    /// changed.
+    @discardableResult
+    public func execute(_ sql: String, _ parameters: [any SQLValueConvertible] = []) throws -> Int {
+        try step(sql, parameters) { _, _ in }
+        return changes
+    }
+
+    /// Runs one statement and returns every row.
+    public func query(_ sql: String, _ parameters: [any SQLValueConvertible] = []) throws -> [Row] {
+        var rows: [Row] = []
+        try step(sql, parameters) { statement, columns in
+            rows.append(Row(columns: columns, values: Self.readRow(statement, count: columns.count)))
+        }
+        return rows
+    }
+
+    /// The first column of the first row as `T`, or `nil` when there is no row.
+    public func scalar<T: SQLValueConvertible>(_ sql: String, _ parameters: [any SQLValueConvertible] = [],
+                                               as type: T.Type = T.self) throws -> T? {
+        guard let row = try query(sql, parameters).first else { return nil }
+        return try row.get(0, as: T.self)
+    }
+
+    /// Runs `body` in a transaction: COMMIT when it returns, ROLLBACK when it (or COMMIT) throws,
+    /// so either everything `body` wrote is stored or nothing is.
+    public func transaction<T>(_ kind: TransactionKind = .immediate, _ body: () throws -> T) throws -> T {
+        guard !isInTransaction else {
+            throw StoreError(kind: .misuse, message: "\(path): nested transaction")
+        }
+        if kind == .immediate && mode == .readWrite {
+            try ensureFileNotMoved()
+        }
+        try exec("BEGIN \(kind.rawValue)")
+        do {
+            let result = try body()
+            try exec("COMMIT")
+            return result
+        } catch {
+            // Some errors (SQLITE_FULL, SQLITE_IOERR) roll back by themselves; ROLLBACK then fails.
+            if isInTransaction, let handle {
+                sqlite3_exec(handle, "ROLLBACK", nil, nil, nil)
+            }
+            throw error
+        }
+    }
+
+    /// `PRAGMA user_version`: the schema version this file was migrated to.
+    public func userVersion() throws -> Int {
+        try scalar("PRAGMA user_version", as: Int.self) ?? 0
+    }
+
+    /// In WAL mode SQLite does not notice that its file was deleted or replaced: it keeps writing
+    /// into the unlinked inode and everything vanishes at close. So before each write transaction:
+    /// a deleted file is rebuilt at `path` from this connection, which still sees every committed
+    /// transaction, and the caller gets an `.io` error saying so (retrying then works); a file
+    /// replaced by another one is never overwritten: `.io`, restart to use the new file.
+    public func ensureFileNotMoved() throws {
+        let handle = try openHandle()
+        var moved: Int32 = 0
+        let rc = sqlite3_file_control(handle, "main", SQLITE_FCNTL_HAS_MOVED, &moved)
+        guard rc == SQLITE_OK && moved != 0 else { return }
+        guard mode == .readWrite, !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(kind: .io,
+                             message: "\(path): the database file was replaced while open; not writing to it (restart outpostwatch to use the new file)")
+        }
+        try restoreDeletedFile()
+        throw StoreError(kind: .io,
+                         message: "\(path): the database file was deleted while open; rebuilt it from the open connection with every committed transaction (retry)")
+    }
+
+    private func restoreDeletedFile() throws {
+        let fileManager = FileManager.default
+        let restored = path + ".restore-\(getpid())"
+        try? fileManager.removeItem(atPath: restored)
+        // VACUUM INTO reads through this connection, WAL included: a complete, consistent copy.
+        try execute("VACUUM INTO ?", [restored])
+        close()
+        // The -wal and -shm left under the old name belong to the deleted file; a connection to the
+        // rebuilt file would replay those frames over it, so they must go before it takes the name.
+        try? fileManager.removeItem(atPath: path + "-wal")
+        try? fileManager.removeItem(atPath: path + "-shm")
+        // link, not rename: a file someone put there meanwhile is theirs and is never replaced.
+        if link(restored, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            throw StoreError(kind: .io,
+                             message: "\(path): cannot put the rebuilt database in place (\(reason)); it is at \(restored)")
+        }
+        unlink(restored)
+        try open(SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, uri: nil)
+        try configure(busyTimeout: busyTimeout, synchronous: synchronous)
+    }
+
+    // MARK: Statements
+
+    private func openHandle() throws -> OpaquePointer {
+        guard let handle else {
+            throw StoreError(kind: .misuse, message: "\(path): database is closed")
+        }
+        return handle
+    }
+
+    private func prepared(_ sql: String) throws -> OpaquePointer {
+        if let statement = statements[sql] {
+            return statement
+        }
+        let handle = try openHandle()
+        var statement: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &statement, nil)
+        guard rc == SQLITE_OK, let statement else {
+            throw failure(rc, Self.summary(sql))
+        }
+        statements[sql] = statement
+        return statement
+    }
+
+    private func step(_ sql: String, _ parameters: [any SQLValueConvertible],
+                      row: (OpaquePointer, [String]) throws -> Void) throws {
+        let statement = try prepared(sql)
+        // Reset at the end, not only at the start: a statement left mid-result holds its read
+        // transaction open, which would block WAL checkpoints.
+        defer {
+            sqlite3_reset(statement)
+            sqlite3_clear_bindings(statement)
+        }
+        let expected = Int(sqlite3_bind_parameter_count(statement))
+        guard expected == parameters.count else {
+            throw StoreError(kind: .misuse,
+                             message: "\(path): \(Self.summary(sql)) takes \(expected) parameters, got \(parameters.count)")
+        }
+        for (offset, parameter) in parameters.enumerated() {
+            let rc = Self.bind(parameter.sqlValue, to: statement, at: Int32(offset + 1))
+            if rc != SQLITE_OK {
+                throw failure(rc, Self.summary(sql))
+            }
+        }
+        var columns: [String]?
+        while true {
+            let rc = sqlite3_step(statement)
+            if rc == SQLITE_DONE {
+                return
+            }
+            guard rc == SQLITE_ROW else {
+                throw failure(rc, Self.summary(sql))
+            }
+            if columns == nil {
+                columns = (0..<sqlite3_column_count(statement)).map { String(cString: sqlite3_column_name(statement, $0)) }
+            }
+            try row(statement, columns!)
+        }
+    }
+
+    private static func bind(_ value: SQLValue, to statement: OpaquePointer, at index: Int32) -> Int32 {
+        switch value {
+        case .null:
+            return sqlite3_bind_null(statement, index)
+        case .integer(let v):
+            return sqlite3_bind_int64(statement, index, v)
+        case .real(let v):
+            return sqlite3_bind_double(statement, index, v)
+        case .text(let v):
+            var text = v
+            return text.withUTF8 { bytes in
+                bytes.withMemoryRebound(to: CChar.self) { chars in
+                    sqlite3_bind_text(statement, index, chars.baseAddress ?? "", Int32(chars.count), transientDestructor)
+                }
+            }
+        case .blob(let v):
+            if v.isEmpty {
+                // A nil pointer would bind NULL, not an empty blob.
+                return sqlite3_bind_zeroblob(statement, index, 0)
+            }
+            return v.withUnsafeBytes { bytes in
+                sqlite3_bind_blob(statement, index, bytes.baseAddress, Int32(bytes.count), transientDestructor)
+            }
+        }
+    }
+
+    private static func readRow(_ statement: OpaquePointer, count: Int) -> [SQLValue] {
+        (0..<Int32(count)).map { index in
+            switch sqlite3_column_type(statement, index) {
+            case SQLITE_INTEGER:
+                return .integer(sqlite3_column_int64(statement, index))
+            case SQLITE_FLOAT:
+                return .real(sqlite3_column_double(statement, index))
+            case SQLITE_TEXT:
+                let bytes = Int(sqlite3_column_bytes(statement, index))
+                guard let text = sqlite3_column_text(statement, index) else { return .text("") }
+                return .text(String(decoding: UnsafeBufferPointer(start: text, count: bytes), as: UTF8.self))
+            case SQLITE_BLOB:
+                let bytes = Int(sqlite3_column_bytes(statement, index))
+                guard bytes > 0, let blob = sqlite3_column_blob(statement, index) else { return .blob(Data()) }
+                return .blob(Data(bytes: blob, count: bytes))
+            default:
+                return .null
+            }
+        }
+    }
+
+    // MARK: Errors
+
+    /// The first line of a statement, short enough for an error message.
+    private static func summary(_ sql: String) -> String {
+        let line = sql.split(whereSeparator: \.isNewline).first.map(String.init) ?? sql
+        let trimmed = line.trimmingCharacters(in: .whitespaces)
+        return trimmed.count > 60 ? String(trimmed.prefix(60)) + "…" : trimmed
+    }
+
+    private func failure(_ code: Int32, _ context: String) -> StoreError {
+        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+        return StoreError.sqlite(code: code, path: path, sqliteMessage: message, context: context)
+    }
+}
+
+extension StoreError {
+    /// Maps an SQLite result code (primary or extended) to a kind and a message naming the file.
+    public static func sqlite(code: Int32, path: String, sqliteMessage: String, context: String) -> StoreError {
+        let kind: Kind
+        switch code & 0xff {
+        case SQLITE_BUSY, SQLITE_LOCKED: kind = .busy
+        case SQLITE_READONLY: kind = .readOnly
+        case SQLITE_CORRUPT, SQLITE_NOTADB: kind = .corrupt
+        case SQLITE_FULL: kind = .full
+        case SQLITE_IOERR: kind = .io
+        case SQLITE_CANTOPEN: kind = .cannotOpen
+        case SQLITE_MISUSE, SQLITE_RANGE: kind = .misuse
+        default: kind = .other
+        }
+        let hint: String
+        switch kind {
+        case .busy: hint = " (another process holds the write lock; is a second daemon running on this file?)"
+        case .corrupt: hint = " (the file is not an intact SQLite database; restore it from a backup or move it away)"
+        case .full: hint = " (the disk or its quota is full)"
+        case .readOnly: hint = " (the file or its directory is not writable)"
+        default: hint = ""
+        }
+        return StoreError(kind: kind, message: "\(path): \(context): \(sqliteMessage)\(hint)")
+    }
+}

@@ -1,0 +1,196 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OutpostwatchService
+import Sinks
+import WatchModel
+
+/// `outpostwatch`: the command line of SPEC section 2. Argument parsing only; the work is in
+/// `OutpostwatchService.Commands`, `Daemon`, `Simulate` and `Demo`.
+@main
+struct Outpostwatch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "outpostwatch",
+        abstract: "Watch AWS Outposts orders and report every change to journald and webhooks.",
+        discussion: """
+            Config: --config PATH, else $OUTPOSTWATCH_CONFIG, else /etc/outpostwatch/config.toml.
+            Exit status: 0 success, 1 failure, 64 usage error, 78 configuration error.
+            """,
+        version: OutpostwatchVersion.string,
+        subcommands: [Run.self, Once.self, CheckConfig.self, Status.self, History.self, Deliveries.self,
+                      Redeliver.self, TestSink.self, Simulate.self, Demo.self])
+
+    /// Runs a command body, turning ``CommandFailure`` into its message and exit status.
+    static func perform(_ body: () async throws -> Void) async throws {
+        do {
+            try await body()
+        } catch let failure as CommandFailure {
+            for line in failure.lines { Output.error(line) }
+            throw ExitCode(failure.status.rawValue)
+        }
+    }
+
+    static func logger(verbose: Bool = false) -> Logger {
+        LoggingSetup.bootstrap(level: verbose ? .debug : .info)
+        return Logger(label: "outpostwatch")
+    }
+}
+
+struct ConfigOption: ParsableArguments {
+    @Option(name: .long, help: "The config file (default: $OUTPOSTWATCH_CONFIG, else /etc/outpostwatch/config.toml).")
+    var config: String?
+
+    var path: String { resolveConfigPath(config) }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the daemon in the foreground (systemd Type=notify).",
+        discussion: "SIGHUP re-reads the config; SIGTERM and SIGINT stop it, leaving pending deliveries in the store.")
+
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Log debug messages.") var verbose = false
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await Daemon(configPath: options.path, logger: Outpostwatch.logger(verbose: verbose)).run()
+        }
+    }
+}
+
+struct Once: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Poll every watched order once, record and emit, print the transitions, exit.",
+        discussion: "Exits 1 when any poll failed, after recording and emitting what the others found.")
+
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Print the transitions as one JSON array of events.") var json = false
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await Commands.once(configPath: options.path, json: json, logger: Outpostwatch.logger())
+        }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate the config: exit 0 with a summary, or 78 with every error as FILE:LINE:COL: message.")
+
+    @OptionGroup var options: ConfigOption
+
+    func run() async throws {
+        try await Outpostwatch.perform { try Commands.checkConfig(configPath: options.path) }
+    }
+}
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "One row per watched order: status, line items by status, last poll, last change, failures.")
+
+    @OptionGroup var options: ConfigOption
+    @Flag(name: .long, help: "Print one JSON array.") var json = false
+
+    func run() async throws {
+        try await Outpostwatch.perform { try await Commands.status(configPath: options.path, json: json) }
+    }
+}
+
+struct History: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Transitions, oldest first.",
+        discussion: "--json prints a JSON array of events shaped exactly like the webhook body.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "Only this order (oo-…).") var orderId: String?
+    @Option(name: .long, help: "Only events since this time: ISO-8601 (2026-11-28T12:00:00Z) or a duration ago (24h).")
+    var since: String?
+    @Flag(name: .long, help: "Print one JSON array.") var json = false
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await Commands.history(configPath: options.path, orderId: orderId, since: since, json: json)
+        }
+    }
+}
+
+struct Deliveries: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Webhook and journald deliveries with attempts and last error.")
+
+    @OptionGroup var options: ConfigOption
+    @Option(name: .long, help: "pending, failed or delivered.") var state: String?
+    @Flag(name: .long, help: "Print one JSON array.") var json = false
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await Commands.deliveries(configPath: options.path, state: state, json: json)
+        }
+    }
+}
+
+struct Redeliver: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Send an event again now (to one sink, or every sink it had) and record the attempt.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The event id (evt_…).") var eventId: String
+    @Option(name: .long, help: "Only this sink.") var sink: String?
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await Commands.redeliver(configPath: options.path, eventId: eventId, sink: sink,
+                                         logger: Outpostwatch.logger())
+        }
+    }
+}
+
+struct TestSink: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "test-sink",
+        abstract: "Send a synthetic event, signed like real ones, through one sink and print the result.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The sink name (a [[webhook]] name, or journald).") var name: String
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await Commands.testSink(configPath: options.path, name: name, logger: Outpostwatch.logger())
+        }
+    }
+}
+
+struct Simulate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Serve a local fake Outposts endpoint (GetOrder, ListOrders) from a scenario.",
+        discussion: "Without --scenario it plays the built-in scenario: two orders through a full lifecycle.")
+
+    @Option(name: .long, help: "HOST:PORT to listen on.") var listen = "127.0.0.1:8714"
+    @Option(name: .long, help: "A scenario file (JSON, see docs/simulator.md).") var scenario: String?
+    @Option(name: .long, help: "Scenario time runs this many times faster than real time; 0 waits for the admin API.")
+    var speed: Double = 1
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await SimulateCommand.run(listen: listen, scenarioPath: scenario, speed: speed,
+                                          logger: Outpostwatch.logger())
+        }
+    }
+}
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "The whole pipeline against the embedded simulator, no AWS account needed.",
+        discussion: "Starts the simulator, a webhook receiver that verifies signatures and the daemon, shows each transition and delivery, and prints a summary.")
+
+    @Option(name: .long, help: "Scenario speed factor (1 plays it in about 20 s).") var speed: Double = 1
+    @Flag(name: .long, help: "Keep the temporary directory with the config and the store.") var keep = false
+    @Flag(name: .long, help: "Never use colour.") var noColor = false
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await DemoCommand.run(speed: speed, keep: keep, color: !noColor)
+        }
+    }
+}

@@ -1,0 +1,156 @@
+"""The daemon under its service contract: sd_notify (READY, STATUS, WATCHDOG, RELOADING,
+STOPPING) on a real datagram socket, SIGHUP reload, SIGTERM within 5 s, and crash safety
+under SIGKILL at random moments."""
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import (ORDER_1, ORDER_2, Simulator, daemon_env, run_cli, wait_for, write_config)
+
+FULL = os.environ.get("RELIABILITY_FULL") == "1"
+
+
+class NotifySocket:
+    """Binds NOTIFY_SOCKET like systemd does and records every datagram."""
+
+    def __init__(self, path):
+        self.path = str(path)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        self.sock.settimeout(0.2)
+        self.messages = []
+        self.running = True
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while self.running:
+            try:
+                data = self.sock.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            self.messages.append((time.monotonic(), data.decode()))
+
+    def has(self, text):
+        return any(text in m for _, m in self.messages)
+
+    def close(self):
+        self.running = False
+        self.sock.close()
+
+
+def start_daemon(binary, config, tmp_path, extra_env=None):
+    notify = NotifySocket(tmp_path / "notify.sock")
+    env = daemon_env({"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": ""})
+    env.update(extra_env or {})
+    log = open(tmp_path / "daemon.log", "ab")
+    proc = subprocess.Popen([binary, "run", "--config", str(config)], env=env, stdout=log, stderr=log)
+    return proc, notify
+
+
+def test_notify_ready_status_watchdog_reload_stopping(binary, simulator, tmp_path):
+    config = write_config(tmp_path / "c.toml", simulator.url, tmp_path / "s.db", journald=False)
+    proc, notify = start_daemon(binary, config, tmp_path)
+    try:
+        wait_for(lambda: notify.has("READY=1"), what="READY=1")
+        assert notify.has("STATUS=watching 2 orders")
+        wait_for(lambda: notify.has("WATCHDOG=1"), timeout=5, what="WATCHDOG=1")
+        # Reload with a third order added.
+        extra = '[[order]]\nid = "oo-00000000000000001"\n'
+        write_config(config, simulator.url, tmp_path / "s.db", journald=False, extra=extra)
+        before = len(notify.messages)
+        proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: any("RELOADING=1" in m for _, m in notify.messages[before:]), what="RELOADING=1")
+        wait_for(lambda: any("READY=1" in m for _, m in notify.messages[before:]), what="READY=1 after reload")
+        wait_for(lambda: notify.has("watching 3 orders"), what="status with 3 orders")
+        # An invalid config keeps the running one.
+        (tmp_path / "c.toml").write_text("[poll]\ninterval = 5\n")
+        proc.send_signal(signal.SIGHUP)
+        time.sleep(0.5)
+        assert proc.poll() is None, "an invalid config on reload must not stop the daemon"
+        log = (tmp_path / "daemon.log").read_text()
+        assert "c.toml:2:12" in log, log[-2000:]
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert time.monotonic() - start < 5
+        assert notify.has("STOPPING=1")
+        ready_at = next(t for t, m in notify.messages if "READY=1" in m)
+        assert ready_at > 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        notify.close()
+
+
+def test_sigterm_during_a_hung_api_call_exits_within_5s(binary, simulator, tmp_path):
+    config = write_config(tmp_path / "c.toml", simulator.url, tmp_path / "s.db", journald=False,
+                          interval="100ms")
+    simulator.admin("POST", "/_simulator/faults", {"kind": "hang", "count": 1000})
+    proc, notify = start_daemon(binary, config, tmp_path)
+    try:
+        wait_for(lambda: notify.has("READY=1"), what="READY=1")
+        time.sleep(0.5)   # polls are now hanging
+        start = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+        assert time.monotonic() - start < 5
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        notify.close()
+
+
+def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(binary, receiver, tmp_path):
+    """The daemon is killed with SIGKILL at random instants while the simulator changes orders;
+    afterwards the history has no gap or duplicate and every event reached the receiver."""
+    kills = 100 if FULL else 12
+    sim = Simulator(binary, speed=4)
+    try:
+        config = write_config(tmp_path / "c.toml", sim.url, tmp_path / "s.db", webhook_url=receiver.url,
+                              journald=False, interval="100ms")
+        rng = random.Random(1234)
+        for _ in range(kills):
+            proc, notify = start_daemon(binary, config, tmp_path)
+            time.sleep(rng.uniform(0.05, 0.6))
+            proc.kill()
+            proc.wait()
+            notify.close()
+        sim.advance(to="end")
+        proc, notify = start_daemon(binary, config, tmp_path)
+        try:
+            wait_for(lambda: notify.has("READY=1"), what="READY=1")
+            time.sleep(2)
+            def settled():
+                pending = json.loads(run_cli(binary, "deliveries", "--state", "pending", "--json",
+                                             config=config, check=0).stdout)
+                return not pending
+            wait_for(settled, timeout=30, what="the outbox to drain")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+            notify.close()
+        events = json.loads(run_cli(binary, "history", "--json", config=config, check=0).stdout)
+        by_order = {}
+        for e in events:
+            by_order.setdefault(e["order"]["id"], []).append(e["sequence"])
+        for order, seqs in by_order.items():
+            assert sorted(seqs) == list(range(1, len(seqs) + 1)), f"{order}: {seqs}"
+        assert set(by_order) == {ORDER_1, ORDER_2}
+        statuses = {e["order"]["id"]: e["order"]["status"] for e in events}
+        assert statuses[ORDER_1] == "COMPLETED" and statuses[ORDER_2] == "CANCELLED"
+        received = {e["id"] for e in receiver.events()}
+        for e in events:
+            if e["type"] != "order.first_seen":
+                assert e["id"] in received, f"{e['type']} #{e['sequence']} never delivered"
+    finally:
+        sim.stop()
