@@ -57,21 +57,29 @@ bench: build-tests
 reliability: build-tests journald
 	OUTPOSTWATCH_BIN=$(BIN) RELIABILITY_FULL=1 $(PYTHON) -m pytest -q Tests/python -k reliability
 
-## install: binary (static Swift runtime), unit, catalog, example config; DESTDIR honoured
+## install: binary (static Swift runtime), unit, catalog, example config; DESTDIR honoured.
+## INSTALL_BIN=PATH installs an already built binary instead of building the static one.
+INSTALL_BIN ?=
 install:
+ifeq ($(INSTALL_BIN),)
 	$(SWIFT) build $(SWIFTFLAGS) --product outpostwatch --static-swift-stdlib --scratch-path .build-static
-	install -D -m 0755 .build-static/release/outpostwatch $(DESTDIR)$(PREFIX)/bin/outpostwatch
+endif
+	install -D -m 0755 $(or $(INSTALL_BIN),.build-static/release/outpostwatch) $(DESTDIR)$(PREFIX)/bin/outpostwatch
 	install -D -m 0644 systemd/outpostwatch.service $(DESTDIR)/usr/lib/systemd/system/outpostwatch.service
 	install -D -m 0644 systemd/outpostwatch.catalog $(DESTDIR)/usr/lib/systemd/catalog/outpostwatch.catalog
 	@if [ -e $(DESTDIR)/etc/outpostwatch/config.toml ]; then \
 	  echo "keeping existing $(DESTDIR)/etc/outpostwatch/config.toml"; \
-	else install -D -m 0600 config/outpostwatch.example.toml $(DESTDIR)/etc/outpostwatch/config.toml; fi
+	else install -D -m 0644 config/outpostwatch.example.toml $(DESTDIR)/etc/outpostwatch/config.toml; fi
 	install -D -m 0644 config/outpostwatch.example.toml $(DESTDIR)/usr/share/doc/outpostwatch/config.example.toml
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog || true; fi
 
 ## test-systemd: the installed daemon under a real systemd in a container
-test-systemd:
-	scripts/systemd-test.sh
+test-systemd: build
+	scripts/systemd-test.sh --binary $(BIN)
+
+## test-systemd-standin: the harness itself, with a small C stand-in for the daemon
+test-systemd-standin:
+	scripts/systemd-test.sh --standin
 
 clean:
 	rm -rf .build .build-static

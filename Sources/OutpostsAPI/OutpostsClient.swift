@@ -266,10 +266,11 @@ public final class OutpostsClient: Sendable {
         logger.debug("Outposts \(operation) request", metadata: ["url": "\(url.absoluteString)", "attempt": "\(attempt)"])
         let httpClient = self.httpClient
         let timeout = requestTimeout
+        let prepared = request
         let started = ContinuousClock.now
         do {
             return try await Self.withTimeout(timeout) {
-                let response = try await httpClient.execute(request, deadline: .now() + TimeAmount(timeout))
+                let response = try await httpClient.execute(prepared, deadline: .now() + TimeAmount(timeout))
                 let status = Int(response.status.code)
                 let body: ByteBuffer
                 do {

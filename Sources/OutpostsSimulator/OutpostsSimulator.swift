@@ -120,8 +120,7 @@ public final class OutpostsSimulator: Sendable {
     fileprivate func respond(to request: Request) async -> Response {
         let path = request.uri.path.removingPercentEncoding ?? request.uri.path
         if path == "/_simulator" || path.hasPrefix("/_simulator/") {
-            var request = request
-            return await respondAdmin(to: &request, path: path)
+            return await respondAdmin(to: request, path: path)
         }
         var headers: [String: String] = [:]
         for field in request.headers {
@@ -165,16 +164,20 @@ public final class OutpostsSimulator: Sendable {
         return Self.response(answer)
     }
 
-    private func respondAdmin(to request: inout Request, path: String) async -> Response {
+    private func respondAdmin(to incoming: Request, path: String) async -> Response {
+        var request = incoming
         let segments = path.split(separator: "/").dropFirst().map(String.init)
+        guard segments.count <= 2 else { return Self.adminError(404, "no admin operation at \(path); see docs/simulator.md") }
         let method = request.method
+        let resource = segments.first ?? ""
+        let id = segments.count == 2 ? segments[1] : nil
         func body() async throws -> Data {
             let buffer = try await request.collectBody(upTo: 4 << 20)
             return Data(buffer.readableBytesView)
         }
         do {
-            switch (method, segments) {
-            case (.post, ["advance"]):
+            switch (method, resource, id) {
+            case (.post, "advance", nil):
                 let applied: [Scenario.Step]
                 switch request.uri.queryParameters["to"].map(String.init) {
                 case nil:
@@ -189,12 +192,12 @@ public final class OutpostsSimulator: Sendable {
                 }
                 return try Self.adminJSON(AdvanceResult(applied: applied.count, remaining: await state.remainingSteps(),
                                                         scenarioTime: await state.scenarioTime(), steps: applied))
-            case (.get, ["orders"]):
+            case (.get, "orders", nil):
                 return try Self.adminJSON(["Orders": await state.orders()])
-            case (.get, ["orders", let id]):
+            case (.get, "orders", let id?):
                 guard let order = await state.order(id) else { return Self.adminError(404, "no order \(id)") }
                 return try Self.adminJSON(GetOrderOutput(order: order))
-            case (.put, ["orders", let id]):
+            case (.put, "orders", let id?):
                 let data = try await body()
                 var order: Order
                 do {
@@ -214,12 +217,12 @@ public final class OutpostsSimulator: Sendable {
                 do {
                     try await state.putOrder(order)
                 } catch {
-                    return Self.adminError(400, error.message)
+                    return Self.adminError(400, String(describing: error))
                 }
                 return try Self.adminJSON(GetOrderOutput(order: await state.order(id)))
-            case (.delete, ["orders", let id]):
+            case (.delete, "orders", let id?):
                 return await state.deleteOrder(id) ? Response(status: .noContent) : Self.adminError(404, "no order \(id)")
-            case (.post, ["faults"]):
+            case (.post, "faults", nil):
                 let data = try await body()
                 let fault: FaultInjection
                 do {
@@ -230,20 +233,20 @@ public final class OutpostsSimulator: Sendable {
                 do {
                     try await state.injectFault(fault)
                 } catch {
-                    return Self.adminError(400, error.message)
+                    return Self.adminError(400, String(describing: error))
                 }
                 return try Self.adminJSON(["faults": await state.activeFaults()])
-            case (.get, ["faults"]):
+            case (.get, "faults", nil):
                 return try Self.adminJSON(["faults": await state.activeFaults()])
-            case (.delete, ["faults"]):
+            case (.delete, "faults", nil):
                 await state.clearFaults()
                 return Response(status: .noContent)
-            case (.get, ["stats"]):
+            case (.get, "stats", nil):
                 return try Self.adminJSON(await state.stats())
-            case (.delete, ["stats"]):
+            case (.delete, "stats", nil):
                 await state.resetStats()
                 return Response(status: .noContent)
-            case (.get, ["requests"]):
+            case (.get, "requests", nil):
                 return try Self.adminJSON(await state.recentRequests())
             default:
                 return Self.adminError(404, "no admin operation \(method.rawValue) \(path); see docs/simulator.md")

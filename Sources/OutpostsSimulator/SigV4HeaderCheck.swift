@@ -77,11 +77,11 @@ struct SigV4HeaderCheck: Sendable {
         guard signedHeaders.contains("host") else {
             return .failure(incomplete("'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization."))
         }
-        if let unsent = signedHeaders.first(where: { headers[$0] == nil }) {
-            return .failure(invalid("The request signature we calculated does not match the signature you provided: signed header '\(unsent)' is not in the request."))
-        }
         guard let amzDate = headers["x-amz-date"] else {
             return .failure(incomplete("Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header."))
+        }
+        if let unsent = signedHeaders.first(where: { headers[$0] == nil }) {
+            return .failure(invalid("The request signature we calculated does not match the signature you provided: signed header '\(unsent)' is not in the request."))
         }
         guard let requestDate = Self.parseAmzDate(amzDate) else {
             return .failure(incomplete("Date must be in ISO-8601 'basic format'. Got '\(amzDate)'. See http://en.wikipedia.org/wiki/ISO_8601"))

@@ -6,8 +6,8 @@ struct SimulatedWorld: Sendable {
     private(set) var orderIds: [String] = []
     private var ordersById: [String: Order] = [:]
 
-    static let orderIdPattern = /oo-[a-f0-9]{17}/
-    static let outpostIdPattern = /op-[a-f0-9]{17}/
+    // Computed: a stored static Regex would be shared mutable-looking state to the compiler.
+    static var orderIdPattern: Regex<Substring> { /oo-[a-f0-9]{17}/ }
 
     var orders: [Order] { orderIds.compactMap { ordersById[$0] } }
 

@@ -47,7 +47,7 @@ public final class Daemon: Sendable {
         let notifier = self.notifier
         let watchdog = WatchdogPacer(interval: notifier.watchdogInterval)
         let onEvents = self.onEvents
-        let router = Mutex(runtime.router)
+        let router = LockedValue(runtime.router)
         let poller = Poller(
             store: runtime.store, source: runtime.client, settings: settings,
             route: { event in router.withLock { $0.sinks(for: event) } },
@@ -102,6 +102,19 @@ public final class Daemon: Sendable {
         var line = "watching \(watching) order\(watching == 1 ? "" : "s")"
         if failing > 0 { line += ", \(failing) failing" }
         return line
+    }
+}
+
+/// A value shared across tasks behind a lock (a class, so structs and closures can hold it).
+final class LockedValue<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) {
+        mutex = Mutex(value)
+    }
+
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        mutex.withLock { body(&$0) }
     }
 }
 
@@ -161,7 +174,7 @@ struct ReloadService: Service {
     let runtime: Runtime
     let poller: Poller
     let dispatcher: Dispatcher
-    let router: Mutex<EventRouter>
+    let router: LockedValue<EventRouter>
     let notifier: SystemdNotifier
 
     func run() async throws {

@@ -203,7 +203,9 @@ final class VerifyingReceiver: Sendable {
             var request = request
             let body = try await request.collectBody(upTo: 1 << 20)
             let bytes = Data(body.readableBytesView)
-            let ok = self.verify(headers: request.headers, body: bytes)
+            let headers = Dictionary(request.headers.map { ($0.name.canonicalName, $0.value) },
+                                     uniquingKeysWith: { first, _ in first })
+            let ok = self.verify(headers: headers, body: bytes)
             self.record(ok: ok, body: bytes)
             return Response(status: ok ? .noContent : .unauthorized)
         }
@@ -215,10 +217,10 @@ final class VerifyingReceiver: Sendable {
         try await app.run()
     }
 
-    func verify(headers: HTTPFields, body: Data) -> Bool {
-        guard let id = headers[HTTPField.Name("webhook-id")!],
-              let timestamp = headers[HTTPField.Name("webhook-timestamp")!],
-              let signatures = headers[HTTPField.Name("webhook-signature")!],
+    func verify(headers: [String: String], body: Data) -> Bool {
+        guard let id = headers["webhook-id"],
+              let timestamp = headers["webhook-timestamp"],
+              let signatures = headers["webhook-signature"],
               let ts = Int(timestamp), abs(Int(Date().timeIntervalSince1970) - ts) < 300 else { return false }
         var signed = Data("\(id).\(timestamp).".utf8)
         signed.append(body)

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import WatchModel
 
 #if canImport(Glibc)
 import Glibc
@@ -149,7 +150,7 @@ public struct StderrLogHandler: LogHandler {
             let text = LogRedaction.render(value, key: key)
             parts.append("\(key)=" + (text.contains(" ") || text.isEmpty ? "\"\(text)\"" : text))
         }
-        return parts.joined(separator: " ").split(whereSeparator: \.isNewline).joined(separator: " ")
+        return parts.joined(separator: " ").split(whereSeparator: { $0.isNewline }).joined(separator: " ")
     }
 }
 
@@ -160,7 +161,8 @@ public enum LoggingSetup {
     public static func bootstrap(level: Logger.Level) {
         let useJournal = shouldUseJournal()
         LoggingSystem.bootstrap { label in
-            useJournal ? JournalLogHandler(label: label, level: level) : StderrLogHandler(label: label, level: level)
+            if useJournal { return JournalLogHandler(label: label, level: level) }
+            return StderrLogHandler(label: label, level: level)
         }
     }
 

@@ -99,9 +99,9 @@ public enum ConfigLoader {
         }
         let schema = SettingsSchema(diagnostics: diagnostics, environment: environment)
         let settings = schema.read(document)
-        let errors = diagnostics.errors
+        let errors = diagnostics.sortedErrors
         return (ConfigResult(settings: errors.isEmpty ? settings : nil, errors: errors,
-                             warnings: diagnostics.warnings),
+                             warnings: diagnostics.sortedWarnings),
                 schema.firstInlineSecret ?? textualSecretPosition(text))
     }
 
@@ -195,6 +195,15 @@ final class DiagnosticCollector {
 
     init(file: String) {
         self.file = file
+    }
+
+    /// Errors in source order, whatever order the schema checked them in.
+    var sortedErrors: [ConfigDiagnostic] { errors.enumerated().sorted(by: Self.sourceOrder).map(\.element) }
+    var sortedWarnings: [ConfigDiagnostic] { warnings.enumerated().sorted(by: Self.sourceOrder).map(\.element) }
+
+    private static func sourceOrder(_ a: (offset: Int, element: ConfigDiagnostic),
+                                    _ b: (offset: Int, element: ConfigDiagnostic)) -> Bool {
+        (a.element.line, a.element.column, a.offset) < (b.element.line, b.element.column, b.offset)
     }
 
     func error(_ message: String, at position: SourcePosition) {

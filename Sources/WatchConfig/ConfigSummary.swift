@@ -30,8 +30,7 @@ public enum ConfigSummary {
         lines.append("AWS: " + awsParts.joined(separator: ", "))
 
         let poll = settings.poll
-        let jitterPercent = (poll.jitter * 100).rounded() == poll.jitter * 100
-            ? String(Int(poll.jitter * 100)) : String(poll.jitter * 100)
+        let jitterPercent = number((poll.jitter * 1000).rounded() / 10)
         lines.append("Polling: every \(durations.format(poll.interval)) ±\(jitterPercent) %, \(poll.concurrency) in flight, at most \(number(poll.maxRPS)) calls/s, request timeout \(durations.format(poll.requestTimeout))")
         lines.append("  completed/cancelled orders: " + (poll.terminalInterval.map { "every \(durations.format($0))" } ?? "no longer polled")
                      + "; watch.failing after \(poll.failingAfter) failed poll\(poll.failingAfter == 1 ? "" : "s") in a row")

@@ -1,3 +1,13 @@
+extension TOMLValue {
+    /// "a string", "an integer": the type name with its article, for messages.
+    var articleTypeName: String {
+        switch self {
+        case .integer, .array: return "an \(typeName)"
+        default: return "a \(typeName)"
+        }
+    }
+}
+
 /// A table being read against the schema, with the dotted name used in messages (`poll`, `webhook`).
 struct SchemaTable {
     var table: TOMLTable
@@ -154,7 +164,7 @@ struct SchemaReader {
         var strings: [Located<String>] = []
         for item in items {
             guard case .string(let value) = item.value else {
-                diagnostics.error("\(table.path(key)): expected an array of strings, found a \(item.value.typeName) element",
+                diagnostics.error("\(table.path(key)): expected an array of strings, found \(item.value.articleTypeName) element",
                                   at: item.position)
                 continue
             }
@@ -194,7 +204,7 @@ struct SchemaReader {
         var tables: [SchemaTable] = []
         for item in items {
             guard case .table(let table) = item.value else {
-                diagnostics.error("\(name): expected tables in the array, found a \(item.value.typeName) element",
+                diagnostics.error("\(name): expected tables in the array, found \(item.value.articleTypeName) element",
                                   at: item.position)
                 continue
             }

@@ -366,7 +366,7 @@ public actor Poller {
     }
 
     private func sleep(until deadline: ContinuousClock.Instant) async {
-        let timer = Task { try? await Task.sleep(until: deadline, clock: .continuous) }
+        let timer = Task<Void, Never> { try? await Task.sleep(until: deadline, clock: .continuous) }
         sleeper = timer
         await withTaskCancellationHandler {
             await timer.value

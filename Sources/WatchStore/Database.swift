@@ -122,7 +122,7 @@ public struct Row: Sendable {
         return try get(index)
     }
 
-    /// The column at `index` as `T` (see ``get(_:as:)-swift.method``).
+    /// The column at `index` as `T`, with the same checks as the by-name form.
     public func get<T: SQLValueConvertible>(_ index: Int, as type: T.Type = T.self) throws -> T {
         guard values.indices.contains(index) else {
             throw StoreError(kind: .misuse, message: "no column #\(index) in result of \(values.count) columns")
@@ -210,8 +210,13 @@ public final class Database {
             // -shm to map and cannot create one. Without a -wal file every committed transaction
             // is in the main file, so reading it as immutable is exact.
             close()
-            try open(SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, uri: Self.immutableURI(path))
-            try configure(busyTimeout: busyTimeout, synchronous: synchronous)
+            do {
+                try open(SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, uri: Self.immutableURI(path))
+                try configure(busyTimeout: busyTimeout, synchronous: synchronous)
+            } catch {
+                close()
+                throw error
+            }
         } catch {
             close()
             throw error
@@ -466,9 +471,13 @@ public final class Database {
             return sqlite3_bind_double(statement, index, v)
         case .text(let v):
             var text = v
+            // An explicit byte count: Swift strings may hold NUL, and need no terminator this way.
             return text.withUTF8 { bytes in
                 bytes.withMemoryRebound(to: CChar.self) { chars in
-                    sqlite3_bind_text(statement, index, chars.baseAddress ?? "", Int32(chars.count), transientDestructor)
+                    if let base = chars.baseAddress {
+                        return sqlite3_bind_text(statement, index, base, Int32(chars.count), transientDestructor)
+                    }
+                    return sqlite3_bind_text(statement, index, "", 0, transientDestructor)
                 }
             }
         case .blob(let v):

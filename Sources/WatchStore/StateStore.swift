@@ -329,6 +329,8 @@ public actor StateStore {
         }
         let snapshotJSON = try result.snapshot.map(Self.encodeSnapshot)
         let recordedAt = Date()
+        let successAt: Date? = result.succeeded ? result.polledAt : nil
+        let changeAt: Date? = result.events.isEmpty ? nil : result.polledAt
         return try db.transaction {
             try db.execute("""
                 INSERT INTO orders (order_id, source, active, snapshot, consecutive_failures, failing, not_found,
@@ -344,20 +346,22 @@ public actor StateStore {
                     last_change_at = coalesce(excluded.last_change_at, last_change_at),
                     last_error = excluded.last_error
                 """, [result.orderId, snapshotJSON, result.consecutiveFailures, result.failing, result.notFound,
-                      result.polledAt, result.succeeded ? result.polledAt : nil,
-                      result.events.isEmpty ? nil : result.polledAt, result.lastError])
+                      result.polledAt, successAt, changeAt, result.lastError])
             guard !result.events.isEmpty else { return [] }
             let lastSequence = try db.scalar("SELECT last_sequence FROM orders WHERE order_id = ?",
                                              [result.orderId], as: Int64.self) ?? 0
             var stored: [Event] = []
             for (offset, original) in result.events.enumerated() {
-                var event = original
-                event.sequence = lastSequence + Int64(offset) + 1
+                var numbered = original
+                numbered.sequence = lastSequence + Int64(offset) + 1
+                let body = try Self.encodeEvent(numbered)
+                // What the body says (its instants are ISO-8601 milliseconds) is the event from now
+                // on: the caller, the history and every sink see the same values.
+                let event = try Self.decodeEvent(body)
                 try db.execute("""
                     INSERT INTO events (id, order_id, sequence, type, occurred_at, recorded_at, body)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, [event.id, result.orderId, event.sequence, event.type.rawValue, event.occurredAt, recordedAt,
-                          try Self.encodeEvent(event)])
+                    """, [event.id, result.orderId, event.sequence, event.type.rawValue, original.occurredAt, recordedAt, body])
                 var seen: Set<String> = []
                 for sink in route(event) where seen.insert(sink).inserted {
                     try db.execute("""

@@ -1,12 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import Logging
 import OutpostsAPI
 import Testing
 
 /// A request as the loopback server saw it.
-struct RecordedRequest: Sendable {
+struct ClientSeenRequest: Sendable {
     var method: String
     /// The request target exactly as sent (path and query, percent-encoded).
     var target: String
@@ -54,9 +55,9 @@ struct ScriptedAnswer: Sendable {
 }
 
 /// Requests seen so far, in order.
-actor RequestLog {
-    private(set) var requests: [RecordedRequest] = []
-    func append(_ request: RecordedRequest) -> Int {
+actor ClientRequestLog {
+    private(set) var requests: [ClientSeenRequest] = []
+    func append(_ request: ClientSeenRequest) -> Int {
         requests.append(request)
         return requests.count
     }
@@ -65,17 +66,17 @@ actor RequestLog {
 /// A real HTTP/1.1 server on 127.0.0.1 (free port) answering each request from a script.
 final class ScriptedServer: Sendable {
     let port: Int
-    let log: RequestLog
+    let log: ClientRequestLog
     private let task: Task<Void, any Error>
 
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
-    var requests: [RecordedRequest] { get async { await log.requests } }
+    var requests: [ClientSeenRequest] { get async { await log.requests } }
 
     /// - Parameter answer: called with the request and its 1-based number.
-    init(_ answer: @escaping @Sendable (RecordedRequest, Int) async -> ScriptedAnswer) async throws {
-        let log = RequestLog()
+    init(_ answer: @escaping @Sendable (ClientSeenRequest, Int) async -> ScriptedAnswer) async throws {
+        let log = ClientRequestLog()
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
-            let recorded = RecordedRequest(method: request.method.rawValue, target: request.uri.string,
+            let recorded = ClientSeenRequest(method: request.method.rawValue, target: request.uri.string,
                                            headers: request.headers.map { ($0.name.rawName, $0.value) })
             let number = await log.append(recorded)
             let scripted = await answer(recorded, number)
@@ -121,7 +122,7 @@ final class ScriptedServer: Sendable {
 }
 
 /// A provider that hands out numbered key pairs: `AKID1` until invalidated, then `AKID2`…
-actor RotatingCredentials: CredentialProvider {
+actor ClientRotatingCredentials: CredentialProvider {
     private(set) var generation = 1
     private(set) var invalidations = 0
     private(set) var fetches = 0
@@ -139,7 +140,7 @@ actor RotatingCredentials: CredentialProvider {
 }
 
 /// A provider that never has credentials.
-struct NoCredentials: CredentialProvider {
+struct ClientNoCredentials: CredentialProvider {
     func credentials() async throws -> AWSCredentials {
         throw CredentialError(source: "test", message: "nothing configured")
     }
@@ -147,13 +148,13 @@ struct NoCredentials: CredentialProvider {
 }
 
 /// Counts throttle notifications from any thread.
-final class Counter: Sendable {
-    private let box = CounterBox()
+final class ClientCounter: Sendable {
+    private let box = ClientCounterBox()
     func increment() { box.increment() }
     var value: Int { box.value }
 }
 
-private final class CounterBox: @unchecked Sendable {
+private final class ClientCounterBox: @unchecked Sendable {
     private let lock = NSLock()
     private var count = 0
     func increment() { lock.lock(); count += 1; lock.unlock() }
@@ -161,7 +162,7 @@ private final class CounterBox: @unchecked Sendable {
 }
 
 /// The test-wide HTTP client (one event loop group, shared like the daemon's).
-enum TestHTTP {
+enum ClientTestHTTP {
     static let client: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         configuration.redirectConfiguration = .disallow
@@ -172,7 +173,7 @@ enum TestHTTP {
     /// Retries without waiting: tests count attempts, they do not measure jitter.
     static let instantBackoff = RetryBackoff(scale: .milliseconds(1), maxBackoff: .milliseconds(1), random: { 0 })
 
-    static func client(for server: ScriptedServer, credentials: any CredentialProvider = RotatingCredentials(),
+    static func client(for server: ScriptedServer, credentials: any CredentialProvider = ClientRotatingCredentials(),
                        timeout: Duration = .seconds(5), maxAttempts: Int = 3,
                        onThrottle: OutpostsClient.ThrottleObserver? = nil) -> OutpostsClient {
         OutpostsClient(endpoint: OutpostsEndpoint(region: "us-west-2", url: server.baseURL), credentials: credentials,
@@ -182,7 +183,7 @@ enum TestHTTP {
 }
 
 /// Locates python3 with botocore for the tests that check against botocore live.
-enum Botocore {
+enum SigV4Botocore {
     /// `CI=true`: a missing python3/botocore must fail the test instead of skipping it.
     static let required = ProcessInfo.processInfo.environment["CI"] == "true"
 

@@ -73,15 +73,15 @@ struct CredentialFilesTests {
         "# nothing\n; here\n",
     ]
 
-    @Test("parses like botocore", .enabled(if: PythonOracle.enabled, "python3 with botocore is not installed"))
+    @Test("parses like botocore", .enabled(if: CredPythonOracle.enabled, "python3 with botocore is not installed"))
     func matchesBotocore() throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         var paths: [String] = []
         for (index, text) in Self.oracleCases.enumerated() {
             paths.append(try dir.write("case\(index).ini", text))
         }
-        let result = try PythonOracle.script("fake_ini_oracle.py", arguments: paths)
+        let result = try CredPythonOracle.script("fake_ini_oracle.py", arguments: paths)
         try #require(result.status == 0, "oracle failed: \(result.stderr)")
         let expected = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         try #require(expected.count == Self.oracleCases.count)
@@ -121,7 +121,7 @@ struct CredentialFilesTests {
     @Test("a parse error names file and line but never quotes the line")
     func parseErrorIsSafe() throws {
         let secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         let path = try dir.write("credentials", "[default]\naws_access_key_id = AKIA\n\(secret)\n")
         #expect(throws: CredentialError.self) {
@@ -136,7 +136,7 @@ struct CredentialFilesTests {
 
     @Test("file locations: environment overrides, ~ is HOME, missing files are empty")
     func locations() throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         let defaults = AWSConfigFiles.locations(environment: ["HOME": "/home/op"])
         #expect(defaults.credentialsFile == "/home/op/.aws/credentials")
@@ -164,7 +164,7 @@ struct CredentialFilesTests {
 
     @Test("the credentials file wins key by key over the config file")
     func merging() throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         let credentials = try dir.write("credentials", "[dev]\naws_access_key_id = FROMCREDS\n[profile x]\nk = raw-name\n")
         let config = try dir.write("config", "[profile dev]\naws_access_key_id = FROMCONFIG\nregion = us-west-2\n")

@@ -50,7 +50,7 @@ struct CredentialSourcesTests {
 
     @Test("systemd credentials: separate files, trailing newlines ignored")
     func systemdFiles() async throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         try dir.write("aws-access-key-id", "AKIASYSTEMD\n")
         try dir.write("aws-secret-access-key", Self.secret + "\n")
@@ -62,7 +62,7 @@ struct CredentialSourcesTests {
 
     @Test("systemd credentials: an aws-credentials file, profile default")
     func systemdSharedFile() async throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         try dir.write("aws-credentials", "[other]\naws_access_key_id = NO\n[default]\naws_access_key_id = AKIAFILE\naws_secret_access_key = \(Self.secret)\n")
         let credentials = try await SystemdCredentialProvider(environment: ["CREDENTIALS_DIRECTORY": dir.path]).credentials()
@@ -71,7 +71,7 @@ struct CredentialSourcesTests {
 
     @Test("systemd credentials: unset, empty dir, half a key pair")
     func systemdFailures() async throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         guard case .unavailable = try await SystemdCredentialProvider(environment: [:]).lookup(),
               case .unavailable = try await SystemdCredentialProvider(environment: ["CREDENTIALS_DIRECTORY": dir.path]).lookup() else {
@@ -91,7 +91,7 @@ struct CredentialSourcesTests {
 
     @Test("profile: keys from the credentials file win over credential_process and config keys")
     func profileStaticOrder() async throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         try dir.write(".aws/credentials", "[dev]\naws_access_key_id = AKIACREDS\naws_secret_access_key = \(Self.secret)\naws_session_token = t1\n")
         try dir.write(".aws/config", "[profile dev]\ncredential_process = /bin/false\naws_access_key_id = AKIACONFIG\naws_secret_access_key = x\n[profile cfg]\naws_access_key_id = AKIACONFIG\naws_secret_access_key = \(Self.secret)\n")
@@ -106,7 +106,7 @@ struct CredentialSourcesTests {
 
     @Test("profile: a named profile that does not exist is an error, an implicit default is not")
     func profileMissing() async throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         try dir.write(".aws/config", "[profile other]\nregion = us-east-1\n")
         let env = CredentialFixtures.environment(home: dir)
@@ -129,7 +129,7 @@ struct CredentialSourcesTests {
 
     @Test("credential_process: runs through /bin/sh, parses Version 1 JSON with Expiration")
     func processSuccess() async throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         let script = try dir.write("helper.sh", """
         #!/bin/sh
@@ -179,7 +179,7 @@ struct CredentialSourcesTests {
 
     @Test("credential_process: a command that hangs is killed with its children at the timeout")
     func processTimeout() async throws {
-        let dir = try TempDir()
+        let dir = try CredTempDir()
         defer { dir.remove() }
         let marker = dir.path + "/child-alive"
         // The shell starts a child that would outlive a kill of the shell alone and keep stdout open.

@@ -1,12 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import HTTPTypes
 import Hummingbird
 import OutpostsAPI
 import Logging
 import Testing
 
 /// One request as a fake endpoint saw it.
-struct RecordedRequest: Sendable {
+struct CredRecordedRequest: Sendable {
     var method: String
     /// Path and query as sent.
     var uri: String
@@ -33,22 +34,22 @@ struct RecordedRequest: Sendable {
 }
 
 /// What a fake endpoint answers.
-struct FakeAnswer: Sendable {
+struct CredFakeAnswer: Sendable {
     var status: Int
     var headers: [(String, String)] = []
     var body: String = ""
 
-    static func json(_ body: String, status: Int = 200) -> FakeAnswer {
-        FakeAnswer(status: status, headers: [("Content-Type", "application/json")], body: body)
+    static func json(_ body: String, status: Int = 200) -> CredFakeAnswer {
+        CredFakeAnswer(status: status, headers: [("Content-Type", "application/json")], body: body)
     }
 }
 
 /// A real HTTP server on 127.0.0.1 (port chosen by the kernel) that records every request and
 /// answers with a handler: the stand-in for IMDS, the ECS endpoint and STS in these tests.
-final class FakeHTTPServer: Sendable {
-    typealias Handler = @Sendable (RecordedRequest) async -> FakeAnswer
+final class CredFakeServer: Sendable {
+    typealias Handler = @Sendable (CredRecordedRequest) async -> CredFakeAnswer
 
-    private let recorded = Locked<[RecordedRequest]>([])
+    private let recorded = CredLocked<[CredRecordedRequest]>([])
     let port: Int
 
     private init(port: Int) {
@@ -56,20 +57,19 @@ final class FakeHTTPServer: Sendable {
     }
 
     var baseURL: String { "http://127.0.0.1:\(port)" }
-    var requests: [RecordedRequest] { recorded.withLock { $0 } }
+    var requests: [CredRecordedRequest] { recorded.withLock { $0 } }
 
-    fileprivate func record(_ request: RecordedRequest) {
+    fileprivate func record(_ request: CredRecordedRequest) {
         recorded.withLock { $0.append(request) }
     }
 
     /// Runs `body` while the server is up, and stops it afterwards.
-    static func with<T: Sendable>(_ handler: @escaping Handler,
-                                  _ body: (FakeHTTPServer) async throws -> T) async throws -> T {
+    static func with(_ handler: @escaping Handler, _ body: (CredFakeServer) async throws -> Void) async throws {
         let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-        let serverBox = Locked<FakeHTTPServer?>(nil)
+        let serverBox = CredLocked<CredFakeServer?>(nil)
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
             let bodyBuffer = try await request.body.collect(upTo: 1 << 20)
-            let recordedRequest = RecordedRequest(
+            let recordedRequest = CredRecordedRequest(
                 method: request.method.rawValue, uri: request.uri.description,
                 headers: request.headers.map { ($0.name.rawName, $0.value) },
                 body: Array(bodyBuffer.readableBytesView))
@@ -92,17 +92,16 @@ final class FakeHTTPServer: Sendable {
         guard let port = await ports.first(where: { _ in true }), port > 0 else {
             throw CredentialError(source: "test", message: "fake server did not start")
         }
-        let server = FakeHTTPServer(port: port)
+        let server = CredFakeServer(port: port)
         serverBox.withLock { $0 = server }
-        let result = try await body(server)
+        try await body(server)
         task.cancel()
         _ = await task.result
-        return result
     }
 }
 
 /// A value behind a lock, shareable between tasks.
-final class Locked<Value>: @unchecked Sendable {
+final class CredLocked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
@@ -118,7 +117,7 @@ final class Locked<Value>: @unchecked Sendable {
 }
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
-struct TempDir {
+struct CredTempDir {
     let path: String
 
     init() throws {
@@ -148,15 +147,15 @@ enum CredentialFixtures {
 
     /// An environment with nothing AWS in it: HOME points into `dir` (so no real ~/.aws is read)
     /// and instance metadata is off, so a test never waits on 169.254.169.254.
-    static func environment(home dir: TempDir, _ extra: [String: String] = [:]) -> [String: String] {
+    static func environment(home dir: CredTempDir, _ extra: [String: String] = [:]) -> [String: String] {
         var env = ["HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin"]
         env.merge(extra) { _, new in new }
         return env
     }
 
     /// An STS XML answer with these credentials.
-    static func stsAnswer(action: String, accessKeyId: String, secret: String, token: String, expiration: String) -> FakeAnswer {
-        FakeAnswer(status: 200, headers: [("Content-Type", "text/xml")], body: """
+    static func stsAnswer(action: String, accessKeyId: String, secret: String, token: String, expiration: String) -> CredFakeAnswer {
+        CredFakeAnswer(status: 200, headers: [("Content-Type", "text/xml")], body: """
         <\(action)Response xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
           <\(action)Result>
             <AssumedRoleUser>
@@ -175,8 +174,8 @@ enum CredentialFixtures {
         """)
     }
 
-    static func stsError(code: String, message: String, status: Int = 403) -> FakeAnswer {
-        FakeAnswer(status: status, headers: [("Content-Type", "text/xml")], body: """
+    static func stsError(code: String, message: String, status: Int = 403) -> CredFakeAnswer {
+        CredFakeAnswer(status: status, headers: [("Content-Type", "text/xml")], body: """
         <ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/">
           <Error><Type>Sender</Type><Code>\(code)</Code><Message>\(message)</Message></Error>
           <RequestId>8a1b2c3d</RequestId>
@@ -205,7 +204,7 @@ enum CredentialFixtures {
 }
 
 /// Runs the Python helpers of Tests/python (botocore as the oracle).
-enum PythonOracle {
+enum CredPythonOracle {
     /// Tests/python, found from this source file's location.
     static let scriptsDirectory: String = {
         let here = URL(fileURLWithPath: #filePath)
@@ -253,7 +252,7 @@ enum PythonOracle {
     }
 
     /// Checks with botocore that `request` carries a valid SigV4 signature by these credentials.
-    static func verifySignature(of request: RecordedRequest, url: String, credentials: AWSCredentials,
+    static func verifySignature(of request: CredRecordedRequest, url: String, credentials: AWSCredentials,
                                 region: String, service: String) throws -> String {
         let payload: [String: Any?] = [
             "method": request.method, "url": url, "headers": request.headers.map { [$0.0, $0.1] },

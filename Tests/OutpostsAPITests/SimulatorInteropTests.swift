@@ -38,7 +38,7 @@ import Testing
         #expect(result.output.contains("0 failure(s)"), "\(result.output)")
         // The script really talked to us: every order once, three list pages, the retries.
         let stats = await simulator.stats()
-        #expect(stats.calls(SimulatorOperation.getOrder, answer: "ThrottlingException") == 3)
+        #expect(stats.calls(SimulatorOperation.getOrder, answer: "ThrottlingException") == 4)
         #expect(stats.calls(SimulatorOperation.getOrder, answer: "MissingAuthenticationTokenException") == 1)
         #expect(stats.calls(SimulatorOperation.listOrders, answer: "InternalServerException") == 1)
     }
@@ -112,7 +112,7 @@ func runProcess(_ arguments: [String], stdin: Data, timeout: TimeInterval) throw
     process.arguments = arguments
     // Output goes to a file: a pipe would block the child once its buffer filled.
     let outputURL = FileManager.default.temporaryDirectory.appendingPathComponent("simulator-interop-\(UUID().uuidString).log")
-    FileManager.default.createFile(atPath: outputURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outputURL.path, contents: nil)
     defer { try? FileManager.default.removeItem(at: outputURL) }
     let output = try FileHandle(forWritingTo: outputURL)
     defer { try? output.close() }

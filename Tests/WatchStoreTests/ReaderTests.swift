@@ -63,7 +63,9 @@ import WatchStore
             let writer = try StateStore(path: path)
             let reader = try StateStore(path: path, readOnly: true)
             let commits = 150
+            let writerDone = Flag()
             let writing = Task {
+                defer { writerDone.set() }
                 for round in 0..<commits {
                     // Two events per poll: a reader must never see one without the other.
                     _ = try await writer.commit(Sample.success(at: Double(round), events: [Sample.event(at: Double(round)), Sample.lineItemEvent(at: Double(round))]),
@@ -72,22 +74,31 @@ import WatchStore
             }
             var reads = 0
             var last = 0
-            while true {
-                let done = writing.isCancelled || (try? await Task { () -> Bool in false }.value) == true
-                _ = done
+            var finalRead = false
+            while !finalRead {
+                // One more read after the writer finished sees everything.
+                finalRead = writerDone.isSet
                 let sequences = try await reader.history(orderId: Sample.orderA).map(\.sequence)
                 #expect(sequences == Array(0..<Int64(sequences.count)).map { $0 + 1 })
                 #expect(sequences.count % 2 == 0)
                 #expect(sequences.count >= last)
                 let pending = try await reader.pendingCounts()["ops"] ?? 0
-                #expect(pending >= sequences.count)   // deliveries commit with their events
+                #expect(pending >= sequences.count)   // read after the history: deliveries commit with their events
                 last = sequences.count
                 reads += 1
-                if last == commits * 2 { break }
-                await Task.yield()
             }
+            #expect(last == commits * 2)
             try await writing.value
             print("concurrent reader: \(reads) consistent reads during \(commits) commits")
         }
     }
+}
+
+/// A thread-safe one-way switch.
+final class Flag: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value = false
+
+    func set() { lock.withLock { value = true } }
+    var isSet: Bool { lock.withLock { value } }
 }

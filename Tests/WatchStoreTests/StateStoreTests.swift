@@ -100,6 +100,18 @@ import WatchStore
         }
     }
 
+    @Test func returnedEventsEqualTheStoredOnes() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try StateStore(path: dir + "/s.db")
+            var event = Sample.event()
+            event.occurredAt = Date(timeIntervalSince1970: 1_780_000_000.123_456)   // finer than the JSON's milliseconds
+            let stored = try await store.commit(Sample.success(events: [event]), route: Sample.twoSinks)
+            #expect(stored == (try await store.history()))
+            #expect(stored == (try await store.dueDeliveries(now: Sample.at(0), sink: "ops")).map(\.event))
+            #expect(abs(stored[0].occurredAt.timeIntervalSince(event.occurredAt)) < 0.001)
+        }
+    }
+
     @Test func failedPollKeepsSnapshotAndRecordsFailure() async throws {
         try await withTemporaryDirectory { dir in
             let store = try StateStore(path: dir + "/s.db")

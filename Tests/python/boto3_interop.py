@@ -199,7 +199,7 @@ def main():
 
     # An unsigned request is refused as AWS does.
     unsigned = boto3.client("outposts", region_name=REGION, endpoint_url=endpoint,
-                            config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+                            config=Config(signature_version=UNSIGNED))
     error = error_of(lambda: unsigned.get_order(OrderId=orders[0]["OrderId"]))
     check(error is not None and error.response["Error"]["Code"] == "MissingAuthenticationTokenException"
           and error.response["ResponseMetadata"]["HTTPStatusCode"] == 403,

@@ -79,12 +79,16 @@ public struct CredentialChain: CredentialProvider {
         sources.append(ContainerCredentialProvider(environment: environment, httpClient: httpClient))
         sources.append(InstanceMetadataCredentialProvider(environment: environment, httpClient: httpClient))
 
-        let preflight: (@Sendable () throws -> Void)? = selection.explicit ? {
-            let files = try AWSConfigFiles.load(environment: environment)
-            if files.profile(selection.name) == nil {
-                throw ProfileCredentialProvider.profileNotFound(selection.name, files: files)
+        var preflight: (@Sendable () throws -> Void)?
+        if selection.explicit {
+            let name = selection.name
+            preflight = { @Sendable in
+                let files = try AWSConfigFiles.load(environment: environment)
+                if files.profile(name) == nil {
+                    throw ProfileCredentialProvider.profileNotFound(name, files: files)
+                }
             }
-        } : nil
+        }
         let assumeRole: (@Sendable (any CredentialProvider) -> AssumeRoleCredentialProvider)?
         if let roleArn = roleArn.flatMap({ $0.isEmpty ? nil : $0 }) {
             assumeRole = { source in

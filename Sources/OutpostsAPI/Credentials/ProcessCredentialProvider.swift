@@ -69,58 +69,68 @@ enum ProcessRunner {
     }
 
     static func run(command: String, environment: [String: String]?, timeout: Duration) async throws -> Result {
-        let process = Process()
+        let running = RunningProcess()
+        let process = running.process
         if let environment { process.environment = environment }
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         process.arguments = ["-c", command]
-        let stdout = Pipe()
-        let stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
+        process.standardOutput = running.stdout
+        process.standardError = running.stderr
         process.standardInput = FileHandle.nullDevice
-
-        let exited = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in exited.signal() }
+        process.terminationHandler = { [exited = running.exited] _ in exited.signal() }
         try process.run()
-        let pid = process.processIdentifier
 
         return await withCheckedContinuation { continuation in
             DispatchQueue.global().async {
-                let group = DispatchGroup()
-                let collected = Collected()
-                for (index, pipe) in [stdout, stderr].enumerated() {
-                    group.enter()
-                    DispatchQueue.global().async {
-                        let bytes = readAll(pipe.fileHandleForReading, limit: outputLimit + 1)
-                        collected.set(index, bytes)
-                        group.leave()
-                    }
-                }
-                let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
-                var timedOut = false
-                if exited.wait(timeout: .now() + seconds) == .timedOut {
-                    timedOut = true
-                    // Foundation starts the child in a process group of its own, so this reaches
-                    // whatever the shell started too and the pipes close.
-                    kill(-pid, SIGKILL)
-                    kill(pid, SIGKILL)
-                    exited.wait()
-                }
-                // A grandchild that escaped the group may still hold a pipe open: do not wait for it forever.
-                _ = group.wait(timeout: .now() + 2)
-                let outputs = collected.get()
-                continuation.resume(returning: Result(
-                    exitStatus: process.terminationStatus,
-                    signaled: process.terminationReason == .uncaughtSignal,
-                    stdout: Array(outputs[0].prefix(outputLimit)),
-                    stderr: Array(outputs[1].prefix(outputLimit)),
-                    timedOut: timedOut,
-                    outputTooLarge: outputs[0].count > outputLimit))
+                continuation.resume(returning: running.collect(timeout: timeout))
             }
         }
     }
 
-    private static func readAll(_ handle: FileHandle, limit: Int) -> [UInt8] {
+    /// A started child and its pipes, used from the blocking dispatch threads only.
+    private final class RunningProcess: @unchecked Sendable {
+        let process = Process()
+        let stdout = Pipe()
+        let stderr = Pipe()
+        let exited = DispatchSemaphore(value: 0)
+
+        /// Blocks until the child exits (or is killed at the deadline) and its output is read.
+        func collect(timeout: Duration) -> Result {
+            let group = DispatchGroup()
+            let collected = Collected()
+            for (index, pipe) in [stdout, stderr].enumerated() {
+                group.enter()
+                let handle = pipe.fileHandleForReading
+                DispatchQueue.global().async {
+                    collected.set(index, ProcessRunner.readAll(handle, limit: ProcessRunner.outputLimit + 1))
+                    group.leave()
+                }
+            }
+            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            var timedOut = false
+            if exited.wait(timeout: .now() + seconds) == .timedOut {
+                timedOut = true
+                // Foundation starts the child in a process group of its own, so this reaches
+                // whatever the shell started too and the pipes close.
+                let pid = process.processIdentifier
+                kill(-pid, SIGKILL)
+                kill(pid, SIGKILL)
+                exited.wait()
+            }
+            // A grandchild that left the group may still hold a pipe open: do not wait for it forever.
+            _ = group.wait(timeout: .now() + 2)
+            let outputs = collected.get()
+            return Result(
+                exitStatus: process.terminationStatus,
+                signaled: process.terminationReason == .uncaughtSignal,
+                stdout: Array(outputs[0].prefix(ProcessRunner.outputLimit)),
+                stderr: Array(outputs[1].prefix(ProcessRunner.outputLimit)),
+                timedOut: timedOut,
+                outputTooLarge: outputs[0].count > ProcessRunner.outputLimit)
+        }
+    }
+
+    fileprivate static func readAll(_ handle: FileHandle, limit: Int) -> [UInt8] {
         var bytes: [UInt8] = []
         while bytes.count < limit {
             let chunk = handle.availableData
