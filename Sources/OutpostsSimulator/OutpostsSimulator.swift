@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import NIOCore
 import OutpostsAPI
+import ServiceLifecycle
 
 /// A local fake of the AWS Outposts order API (GetOrder, ListOrders) that plays a ``Scenario``:
 /// orders change status as scenario time passes, and faults (throttling, 500s, broken bodies,
@@ -50,7 +51,11 @@ public final class OutpostsSimulator: Sendable {
 
     // MARK: Serving
 
-    /// Serves the Outposts API and the admin API until the calling task is cancelled.
+    /// Serves the Outposts API and the admin API until the calling task is cancelled (or, inside
+    /// a ServiceGroup, until graceful shutdown).
+    ///
+    /// Cancellation stops the server gracefully: open connections are closed once their answer is
+    /// written, and calls held by a `hang` fault are cut after one second.
     ///
     /// - Parameters:
     ///   - port: 0 picks a free port.
@@ -62,7 +67,19 @@ public final class OutpostsSimulator: Sendable {
             configuration: ApplicationConfiguration(address: .hostname(host, port: port)),
             onServerRunning: { channel in await onListening(channel.localAddress?.port ?? port) },
             logger: logger)
-        try await app.run()
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [app], logger: logger))
+        // Served from a task of its own: cancelling the server's task directly would tear down
+        // its connections mid-answer (and log each as an error); shutting down gracefully does not.
+        let serving = Task { try await group.run() }
+        try await withTaskCancellationHandler {
+            try await serving.value
+        } onCancel: {
+            Task {
+                await group.triggerGracefulShutdown()
+                try? await Task.sleep(for: .seconds(1))
+                serving.cancel()
+            }
+        }
     }
 
     // MARK: In-process admin

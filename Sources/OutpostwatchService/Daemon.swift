@@ -57,7 +57,8 @@ public final class Daemon: Sendable {
                 onEvents(events)
             },
             onHeartbeat: { if watchdog.due() { notifier.watchdog() } },
-            onStatus: { status in notifier.status(Daemon.statusLine(status)) })
+            onStatus: { status in notifier.status(Daemon.statusLine(status)) },
+            heartbeatInterval: min(notifier.watchdogInterval ?? .seconds(5), .seconds(5)))
 
         // The schedule is loaded once the configured orders are in the store's watch set.
         try await runtime.store.syncWatchSet(settings.orders.map { ($0.id, $0.label) }, source: .config)

@@ -28,7 +28,10 @@ public enum DemoCommand {
         logger.logLevel = .warning
 
         let scenario = Scenario.default
-        let simulator = OutpostsSimulator(scenario: scenario, speed: speed)
+        // Servers stopped by cancellation log it at error level: not news in a demo.
+        var quiet = Logger(label: "outpostwatch.simulator")
+        quiet.logLevel = .critical
+        let simulator = OutpostsSimulator(scenario: scenario, speed: speed, logger: quiet)
         let secretKey = SymmetricKey(size: .bits256)
         let secret = "whsec_" + secretKey.withUnsafeBytes { Data($0).base64EncodedString() }
         let receiver = VerifyingReceiver(key: secretKey, style: style)
@@ -97,18 +100,21 @@ public enum DemoCommand {
                         print("\(style.dim(DemoCommand.clock()))  \(style.cyan("detected"))  #\(event.sequence) \(EventText.sentence(event))")
                     }
                 })
+            // The daemon returns early only on Ctrl-C (its service group traps SIGINT).
             group.addTask { try await daemon.run() }
-
-            // Wait for the scenario to end, then for the outbox to drain.
-            let scenarioEnd = (scenario.timeline.map(\.at).max() ?? 0) / speed
-            try await Task.sleep(for: .milliseconds(Int(scenarioEnd * 1000) + intervalMillis * 4 + 300))
-            let store = try StateStore(path: storePath, readOnly: true)
-            let deadline = ContinuousClock.now + .seconds(15)
-            while ContinuousClock.now < deadline {
-                let pending = try await store.pendingCounts().values.reduce(0, +)
-                if pending == 0 && receiver.verifiedCount >= summary.webhookBound { break }
-                try await Task.sleep(for: .milliseconds(100))
+            group.addTask {
+                // Wait for the scenario to end, then for the outbox to drain.
+                let scenarioEnd = (scenario.timeline.map(\.at).max() ?? 0) / speed
+                try await Task.sleep(for: .milliseconds(Int(scenarioEnd * 1000) + intervalMillis * 4 + 300))
+                let store = try StateStore(path: storePath, readOnly: true)
+                let deadline = ContinuousClock.now + .seconds(15)
+                while ContinuousClock.now < deadline {
+                    let pending = try await store.pendingCounts().values.reduce(0, +)
+                    if pending == 0 && receiver.verifiedCount >= summary.webhookBound { break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
             }
+            _ = try await group.next()
             group.cancelAll()
         }
 
@@ -131,8 +137,10 @@ public enum DemoCommand {
     }
 
     static func clock() -> String {
-        let f = Date.FormatStyle(date: .omitted, time: .standard)
-        return Date().formatted(f)
+        let now = Date()
+        let f = Date.VerbatimFormatStyle(format: "\(hour: .twoDigits(clock: .twentyFourHour, hourCycle: .zeroBased)):\(minute: .twoDigits):\(second: .twoDigits)",
+                                         timeZone: .current, calendar: Calendar(identifier: .gregorian))
+        return now.formatted(f)
     }
 }
 
@@ -210,7 +218,7 @@ final class VerifyingReceiver: Sendable {
             return Response(status: ok ? .noContent : .unauthorized)
         }
         var logger = Logger(label: "demo-receiver")
-        logger.logLevel = .warning
+        logger.logLevel = .critical
         let app = Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
                               onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
                               logger: logger)

@@ -145,6 +145,10 @@ public enum TransactionKind: String, Sendable {
 }
 
 /// `PRAGMA synchronous` settings that are safe with WAL.
+///
+/// Measured on this project's 2-core VM disk (300 commits of one event and two deliveries, while
+/// other builds ran): FULL 230–730 commits/s, NORMAL 1000–2400 commits/s. A busy daemon commits a
+/// few polls per second at most, so FULL costs nothing that matters and keeps "nothing lost".
 public enum SynchronousMode: String, Sendable {
     /// fsync at every commit: a committed transaction survives power loss ("nothing lost").
     case full = "FULL"

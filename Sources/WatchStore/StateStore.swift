@@ -138,6 +138,7 @@ public enum AttemptResult: Sendable, Equatable {
 
 /// Errors of the store. `description` says what happened and to which file.
 public struct StoreError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong, for callers that react differently (retry on `busy`, stop on `corrupt`).
     public enum Kind: String, Sendable {
         case busy, readOnly, corrupt, full, io, cannotOpen, schemaTooNew, notFound, misuse, other
     }

@@ -109,7 +109,8 @@ import Testing
                                                orderId: id, status: "PREPARING",
                                                lineItems: [LineItem(lineItemId: "ooi-00000000000000001", status: "BUILDING"),
                                                            LineItem(lineItemId: "ooi-00000000000000002", status: "BUILDING"),
-                                                           LineItem(lineItemId: "ooi-00000000000000003", status: "SHIPPED")]))
+                                                           LineItem(lineItemId: "ooi-00000000000000003", status: "SHIPPED")],
+                                               orderSubmissionDate: Date(timeIntervalSince1970: 1_764_331_200 + Double(index))))
         }
         try await withRunningSimulator(simulator) { base in
             func page(_ query: String) async throws -> HTTPAnswer {
@@ -141,7 +142,7 @@ import Testing
 
             let summary = try #require((try await page("?MaxResults=1")).json?["Orders"] as? [[String: Any]]).first
             #expect(summary?["LineItemCountsByStatus"] as? [String: Int] == ["BUILDING": 2, "SHIPPED": 1])
-            #expect(summary?["OrderSubmissionDate"] is NSNumber)
+            #expect((summary?["OrderSubmissionDate"] as? NSNumber)?.doubleValue == 1_764_331_200)
 
             let filtered = try await page("?OutpostIdentifierFilter=arn:aws:outposts:us-west-2:123456789012:outpost/op-00000000000000005")
             #expect((filtered.json?["Orders"] as? [[String: Any]])?.compactMap { $0["OrderId"] as? String }

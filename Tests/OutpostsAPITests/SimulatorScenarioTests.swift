@@ -123,7 +123,7 @@ import Testing
 
     @Test func everyStepKindDecodesAndApplies() async throws {
         let scenario = try Scenario.decode(Data(Self.everyStepKind.utf8))
-        #expect(scenario.orders[0].orderSubmissionDate == Date(timeIntervalSince1970: 1_761_991_200))
+        #expect(scenario.orders[0].orderSubmissionDate == Date(timeIntervalSince1970: 1_793_527_200))
         #expect(scenario.orders[1].orderSubmissionDate == Date(timeIntervalSince1970: 1_761_991_200.5))
         let start = Date(timeIntervalSince1970: 1_800_000_000)
         let simulator = OutpostsSimulator(scenario: scenario, speed: 0, startDate: start)

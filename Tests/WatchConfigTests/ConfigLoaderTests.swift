@@ -302,7 +302,7 @@ struct ConfigLoaderTests {
         let result = parse("[poll]\ninterval = \"5m\n")
         #expect(result.settings == nil)
         #expect(result.errors.map(\.description) == [
-            "test.toml:2:16: unterminated string: a basic string must end on the line it starts (use \"\"\" for several lines)",
+            "test.toml:2:15: unterminated string: a basic string must end on the line it starts (use \"\"\" for several lines)",
         ])
     }
 

@@ -113,7 +113,11 @@ struct TOMLDifferentialTests {
     @Test("same verdict and same value as tomllib on a generated corpus",
           .enabled(if: TOMLOracle.shouldRun, "python3 not found; set CI=true to make this a failure"))
     func matchesTomllib() throws {
-        let cases = try TOMLOracle.corpus(seed: 20261128, count: 1500)
+        // TOML_CORPUS_SEED / TOML_CORPUS_COUNT run other or larger corpora by hand; the default is fixed.
+        let environment = ProcessInfo.processInfo.environment
+        let seed = environment["TOML_CORPUS_SEED"].flatMap { Int($0) } ?? 20261128
+        let count = environment["TOML_CORPUS_COUNT"].flatMap { Int($0) } ?? 1500
+        let cases = try TOMLOracle.corpus(seed: seed, count: count)
         var failures: [String] = []
         var compared = (valid: 0, invalid: 0, skipped: 0)
         for item in cases {
@@ -141,7 +145,27 @@ struct TOMLDifferentialTests {
         // The corpus must really exercise both sides, not pass vacuously.
         #expect(compared.valid >= 500 && compared.invalid >= 500,
                 "compared \(compared.valid) valid and \(compared.invalid) invalid documents, skipped \(compared.skipped)")
-        print("TOML differential: \(compared.valid) valid and \(compared.invalid) invalid documents agree with tomllib; \(compared.skipped) outside the subset skipped")
+        print("TOML differential (seed \(seed)): \(compared.valid) valid and \(compared.invalid) invalid documents agree with tomllib; \(compared.skipped) outside the subset skipped")
+    }
+
+    @Test("the comparison sees a difference in value, type, key or float")
+    func comparatorIsNotVacuous() throws {
+        let table = try TOMLParser.parse("a = 1\nb = [1.5, 'x']\n")
+        let ours = CanonicalTOML.json(.table(table))
+        let same: [String: Any] = ["a": ["type": "integer", "value": "1"],
+                                   "b": [["type": "float", "value": "1.5"], ["type": "string", "value": "x"]]]
+        #expect(CanonicalTOML.difference(ours, same) == nil)
+        var otherValue = same
+        otherValue["a"] = ["type": "integer", "value": "2"]
+        var otherType = same
+        otherType["a"] = ["type": "float", "value": "1.0"]
+        var otherKeys = same
+        otherKeys["c"] = ["type": "bool", "value": true]
+        var otherFloat = same
+        otherFloat["b"] = [["type": "float", "value": "1.25"], ["type": "string", "value": "x"]]
+        for other in [otherValue, otherType, otherKeys, otherFloat] {
+            #expect(CanonicalTOML.difference(ours, other) != nil)
+        }
     }
 
     @Test("documents tomllib accepts with dates, times or 65-bit integers are rejected with a clear message")

@@ -58,7 +58,7 @@ struct TOMLParserTests {
         #expect(b["c"]?.keyPosition == SourcePosition(line: 7, column: 35))
         guard case .array(let list)? = first["list"]?.node.value else { Issue.record("list"); return }
         #expect(list.map(\.position) == [SourcePosition(line: 9, column: 3), SourcePosition(line: 10, column: 3),
-                                         SourcePosition(line: 10, column: 12)])
+                                         SourcePosition(line: 10, column: 10)])
         guard case .string(let name)? = second["name"]?.node.value else { Issue.record("name"); return }
         #expect(name == "multi\nline")
         #expect(second["after"]?.keyPosition == SourcePosition(line: 16, column: 1))

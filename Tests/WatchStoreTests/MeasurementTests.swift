@@ -5,7 +5,7 @@ import WatchStore
 
 /// Throughput of a typical commit (one event, two deliveries) on this disk. Printed, never
 /// asserted: timings depend on the machine.
-@Suite struct MeasurementTests {
+@Suite(.serialized) struct MeasurementTests {
     @Test(arguments: [SynchronousMode.full, .normal])
     func commitsPerSecond(synchronous: SynchronousMode) async throws {
         try await withTemporaryDirectory { dir in

@@ -114,7 +114,7 @@ def main():
     client = boto3.client(
         "outposts", region_name=REGION, endpoint_url=endpoint,
         aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-        config=Config(retries={"mode": "standard", "max_attempts": 3}))
+        config=Config(retries={"mode": "standard", "total_max_attempts": 3}))
 
     # GetOrder, field by field.
     for index, order in enumerate(orders):
@@ -183,9 +183,11 @@ def main():
     # Throttling that outlasts the retries surfaces with its code and HTTP 429.
     admin(endpoint, "POST", "/_simulator/faults", {"kind": "throttle", "count": 3, "operation": "GetOrder"})
     error = error_of(lambda: client.get_order(OrderId=orders[0]["OrderId"]))
+    got = error.response if error is not None else None
     check(error is not None and error.response["Error"]["Code"] == "ThrottlingException"
-          and error.response["ResponseMetadata"]["HTTPStatusCode"] == 429,
-          "persistent throttling raises ThrottlingException (429) after 3 attempts")
+          and error.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+          and error.response["ResponseMetadata"]["RetryAttempts"] == 2,
+          f"persistent throttling raises ThrottlingException (429) after 3 attempts (got {got})")
 
     # A 500 is InternalServerException, also retried.
     admin(endpoint, "POST", "/_simulator/faults", {"kind": "error500", "count": 1})

@@ -22,6 +22,8 @@ class NotifySocket:
 
     def __init__(self, path):
         self.path = str(path)
+        if os.path.exists(self.path):
+            os.unlink(self.path)
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(self.path)
         self.sock.settimeout(0.2)
@@ -50,7 +52,8 @@ class NotifySocket:
 
 def start_daemon(binary, config, tmp_path, extra_env=None):
     notify = NotifySocket(tmp_path / "notify.sock")
-    env = daemon_env({"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000", "WATCHDOG_PID": ""})
+    env = daemon_env({"NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "2000000"})
+    env.pop("WATCHDOG_PID", None)
     env.update(extra_env or {})
     log = open(tmp_path / "daemon.log", "ab")
     proc = subprocess.Popen([binary, "run", "--config", str(config)], env=env, stdout=log, stderr=log)

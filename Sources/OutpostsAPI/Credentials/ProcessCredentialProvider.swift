@@ -44,14 +44,48 @@ public struct ProcessCredentialProvider: CredentialSource {
             let how = result.signaled ? "was killed by signal \(result.exitStatus)" : "exited with status \(result.exitStatus)"
             throw CredentialError(source: sourceName, message: "the command \(how)" + (firstLine.isEmpty ? "" : ": \(firstLine)"))
         }
-        guard let object = try? JSONSerialization.jsonObject(with: Data(result.stdout)) as? [String: Any] else {
+        guard (try? JSONSerialization.jsonObject(with: Data(result.stdout))) is [String: Any] else {
             throw CredentialError(source: sourceName, message: "the command's output is not a JSON object")
         }
-        guard (object["Version"] as? NSNumber)?.intValue == 1, !(object["Version"] is Bool) else {
+        guard let output = try? JSONDecoder().decode(ProcessOutput.self, from: Data(result.stdout)) else {
+            throw CredentialError(source: sourceName, message: "the command's output has a field of the wrong type (Version must be the number 1, the others strings)")
+        }
+        guard output.version == 1 else {
             throw CredentialError(source: sourceName, message: "the command's output must have \"Version\": 1")
         }
-        let credentials = try CredentialSupport.credentialsFromJSON(result.stdout, source: sourceName, tokenKeys: ["SessionToken"])
+        guard let accessKeyId = output.accessKeyId, !accessKeyId.isEmpty else {
+            throw CredentialError(source: sourceName, message: "the command's output has no AccessKeyId")
+        }
+        guard let secret = output.secretAccessKey, !secret.isEmpty else {
+            throw CredentialError(source: sourceName, message: "the command's output has no SecretAccessKey")
+        }
+        var expiration: Date?
+        if let raw = output.expiration {
+            guard let date = CredentialSupport.parseTimestamp(raw) else {
+                throw CredentialError(source: sourceName, message: "the command's Expiration is not an ISO-8601 timestamp")
+            }
+            expiration = date
+        }
+        let credentials = AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secret,
+                                         sessionToken: output.sessionToken.flatMap { $0.isEmpty ? nil : $0 }, expiration: expiration)
         return .found(credentials)
+    }
+}
+
+/// The JSON a credential process prints (AWS's "Version 1" contract).
+private struct ProcessOutput: Decodable {
+    var version: Int?
+    var accessKeyId: String?
+    var secretAccessKey: String?
+    var sessionToken: String?
+    var expiration: String?
+
+    enum CodingKeys: String, CodingKey {
+        case version = "Version"
+        case accessKeyId = "AccessKeyId"
+        case secretAccessKey = "SecretAccessKey"
+        case sessionToken = "SessionToken"
+        case expiration = "Expiration"
     }
 }
 
