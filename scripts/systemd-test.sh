@@ -250,6 +250,13 @@ boot_container() {
     mkdir -p "$RUN/upper" "$RUN/work" "$RUN/root"
     local started
     started=$(date +%s%N)
+    # A binary from the test build links the Swift runtime dynamically: bind it in read-only.
+    local swift_core=''
+    [ -z "$BINARY" ] || swift_core=$(ldd "$BINARY" 2>/dev/null | awk '/libswiftCore.so => \//{print $3}')
+    if [ -n "$swift_core" ]; then
+        export SWIFT_RUNTIME_DIR
+        SWIFT_RUNTIME_DIR=$(dirname "$swift_core")
+    fi
     "$HELPERS/boot.sh" outer "$NAME" "$ROOTFS" "$RUN" > "$RUN/console.log" 2>&1 < /dev/null &
     BOOT_PID=$!
 
@@ -327,11 +334,14 @@ host_pid_of() {
 # credentials directories: what an operator gets with `systemd-run -p DynamicUser=yes`, minus
 # the hazard (another transient uid would get StateDirectory= chowned away from the daemon).
 as_service() {
+    # Inside the service's own namespaces (mount: its StateDirectory and credentials are where it
+    # sees them; user: PrivateUsers maps its uid), as its uid: what the daemon itself could do.
     local pid uid gid
     pid=$(host_pid_of "$(main_pid)") || return 1
     uid=$(status_field "$pid" Uid); gid=$(status_field "$pid" Gid)
-    cin setpriv --reuid="$uid" --regid="$gid" --clear-groups \
-        env -i PATH=/usr/local/bin:/usr/bin:/bin STATE_DIRECTORY=/var/lib/private/outpostwatch \
+    # --keep-groups: PrivateUsers denies setgroups() in the service's user namespace.
+    nsenter -t "$pid" -a setpriv --reuid="$uid" --regid="$gid" --keep-groups \
+        env -i PATH=/usr/local/bin:/usr/bin:/bin STATE_DIRECTORY=/var/lib/outpostwatch \
         CREDENTIALS_DIRECTORY="/run/credentials/$UNIT" "$@"
 }
 
@@ -486,15 +496,24 @@ check_journal_catalog() {
     cin journalctl --update-catalog || fail "journalctl --update-catalog failed" || return
     ids=$(cin sed -n 's/^-- \([0-9a-f]\{32\}\).*/\1/p' "$catalog")
     [ -n "$ids" ] || fail "no message id in $catalog" || return
+    # Read the list once: `journalctl … | grep -q` under pipefail fails when grep exits early.
+    local listed
+    listed=$(cin journalctl --list-catalog --no-pager) || fail "journalctl --list-catalog failed" || return
     for id in $ids; do
-        cin journalctl --list-catalog --no-pager | grep -q "^$id " || fail "catalog id $id not compiled" || return
+        grep -q "^$id " <<<"$listed" || fail "catalog id $id not compiled" || return
     done
     # An entry of the unit whose MESSAGE_ID is documented.
     for id in $ids; do
         if [ -n "$(cin journalctl --no-pager -o cat -u "$UNIT" MESSAGE_ID="$id" -n 1)" ]; then
-            subject=$(cin journalctl --list-catalog --no-pager | sed -n "s/^$id [^ ]* //p" | head -1)
-            cin journalctl --no-pager -x -u "$UNIT" MESSAGE_ID="$id" -n 1 | grep -qF -- "Subject: $subject" \
+            subject=$(sed -n "s/^$id [^ ]* //p" <<<"$listed" | head -1)
+            # journalctl -x substitutes the entry's fields for @FIELD@: compare the text before the
+            # first one, and require that no placeholder is left.
+            local shown
+            shown=$(cin journalctl --no-pager -x -u "$UNIT" MESSAGE_ID="$id" -n 1)
+            grep -qF -- "Subject: ${subject%%@*}" <<<"$shown" \
                 || fail "journalctl -x does not show 'Subject: $subject' for $id" || return
+            ! grep -q 'Subject: .*@[A-Z_]*@' <<<"$shown" \
+                || fail "journalctl -x left a placeholder unsubstituted: $(grep 'Subject:' <<<"$shown")" || return
             return 0
         fi
     done
@@ -805,12 +824,12 @@ run_check start.ready
 run_check sandbox.process
 run_check sandbox.state-dir
 run_check journal.unit-entries
-run_check journal.catalog
 run_check reload.keeps-process
 run_check reload.broken-config
 run_check credentials.loaded
 run_check webhook.receiver-selftest
 run_check events.lifecycle
+run_check journal.catalog
 run_check credentials.used
 run_check state.survives-restart
 run_check reload.adds-order

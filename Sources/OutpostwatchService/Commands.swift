@@ -310,14 +310,24 @@ public enum Commands {
     /// Sends a synthetic event through one sink and prints the result.
     public static func testSink(configPath: String, name: String, logger: Logger) async throws {
         let settings = try loadSettings(path: configPath)
-        let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger)
-        let sink: any EventSink
-        do { sink = try runtime.sink(named: name) } catch {
-            await runtime.shutdown()
-            throw error
+        // Only the sinks: a test send needs neither the store nor AWS.
+        let httpClient = Runtime.makeHTTPClient()
+        let outcome: SinkOutcome
+        do {
+            let router = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable)
+            let sinks = try Runtime.makeSinks(settings: settings, router: router, httpClient: httpClient,
+                                              environment: ProcessInfo.processInfo.environment)
+            guard let sink = sinks.first(where: { $0.name == name }) else {
+                let known = sinks.map(\.name).joined(separator: ", ")
+                throw CommandFailure(.usage, "no sink named \(name) (configured: \(known.isEmpty ? "none" : known))")
+            }
+            outcome = await sendTestEvent(sink: sink)
+        } catch {
+            try? await httpClient.shutdown()
+            if error is CommandFailure { throw error }
+            throw CommandFailure(.config, "\(configPath): \(error)")
         }
-        let outcome = await sendTestEvent(sink: sink)
-        await runtime.shutdown()
+        try? await httpClient.shutdown()
         switch outcome {
         case .delivered(let status):
             Output.line("\(name): delivered (HTTP \(status))")

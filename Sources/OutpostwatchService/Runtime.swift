@@ -75,10 +75,7 @@ public final class Runtime: Sendable {
         } catch {
             throw CommandFailure(.failure, "cannot open the state database: \(error)")
         }
-        var httpConfig = HTTPClient.Configuration()
-        httpConfig.redirectConfiguration = .disallow   // a 3xx from a webhook is a failure, not a hop
-        httpConfig.timeout = .init(connect: .seconds(5))
-        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
+        let httpClient = Runtime.makeHTTPClient()
         self.httpClient = httpClient
         let provider = credentials ?? CredentialChain.standard(
             profile: settings.aws.profile, roleArn: settings.aws.roleArn, region: endpoint.region,
@@ -94,6 +91,14 @@ public final class Runtime: Sendable {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): \(error)")
         }
+    }
+
+    /// The one HTTP client of the process (AWS calls and webhooks share its connection pools).
+    public static func makeHTTPClient() -> HTTPClient {
+        var httpConfig = HTTPClient.Configuration()
+        httpConfig.redirectConfiguration = .disallow   // a 3xx from a webhook is a failure, not a hop
+        httpConfig.timeout = .init(connect: .seconds(5))
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
     }
 
     /// Builds the journald sink (when enabled) and one webhook sink per `[[webhook]]`.

@@ -209,6 +209,9 @@ private struct SinkWorker: Sendable {
 
     func run() async {
         var inFlight = Set<Int64>()
+        // Attempts already under way when the receiver answered 410: they must not bring their
+        // rows back to pending after failPending failed them.
+        var startedBeforeGone = Set<Int64>()
         var timerArmed = false
         var storeFailures = 0
         await withTaskGroup(of: Step.self) { group in
@@ -254,7 +257,9 @@ private struct SinkWorker: Sendable {
                     inFlight.remove(delivery.id)
                     // An attempt cut short by shutdown or reload says nothing about the receiver.
                     if Task.isCancelled && !outcome.isDelivered { continue }
-                    let report = await record(outcome, of: delivery, at: at)
+                    let afterGone = startedBeforeGone.remove(delivery.id) != nil
+                    let report = await record(outcome, of: delivery, at: at, afterGone: afterGone)
+                    if case .gone = outcome, !afterGone { startedBeforeGone = inFlight }
                     if report.retrying > 0 { rearm.bump() }
                 }
             }
@@ -297,29 +302,39 @@ private struct SinkWorker: Sendable {
             }
             if due.isEmpty { break }
             due.forEach { attempted.insert($0.id) }
+            var gone = false
             await withTaskGroup(of: (Delivery, SinkOutcome, Date).self) { group in
                 var queue = due.makeIterator()
-                var running = 0
                 func start(_ delivery: Delivery) {
                     group.addTask { [sink, now] in (delivery, await sink.send(delivery.event), now()) }
-                    running += 1
                 }
-                while running < limit, let delivery = queue.next() { start(delivery) }
+                for _ in 0..<limit {
+                    guard let delivery = queue.next() else { break }
+                    start(delivery)
+                }
                 while let (delivery, outcome, at) = await group.next() {
-                    running -= 1
-                    report.add(await record(outcome, of: delivery, at: at))
-                    if let delivery = queue.next() { start(delivery) }
+                    report.add(await record(outcome, of: delivery, at: at, afterGone: gone))
+                    if case .gone = outcome { gone = true }
+                    // After a 410 the rest of the queue was failed by failPending: send none of it.
+                    if !gone, let delivery = queue.next() { start(delivery) }
                 }
             }
+            if gone { break }
         }
         return report
     }
 
     /// Stores the attempt and logs it; a 410 fails every pending delivery of the sink.
-    private func record(_ outcome: SinkOutcome, of delivery: Delivery, at: Date) async -> DrainReport {
+    ///
+    /// `afterGone`: the attempt started before the receiver answered 410 for another delivery;
+    /// unless it got through, it fails like the rows failPending already failed.
+    private func record(_ outcome: SinkOutcome, of delivery: Delivery, at: Date, afterGone: Bool) async -> DrainReport {
         var report = DrainReport()
         report.attempted = 1
-        let result = policy.result(of: outcome, for: delivery, maxAge: maxAge, now: at)
+        var result = policy.result(of: outcome, for: delivery, maxAge: maxAge, now: at)
+        if afterGone, let error = outcome.error {
+            result = .failed(status: outcome.status, error: "\(error) (the receiver answered 410 Gone)")
+        }
         var metadata: Logger.Metadata = [
             "sink": "\(sink.name)", "event_id": "\(delivery.eventId)", "attempt": "\(delivery.attempts + 1)",
         ]
@@ -347,7 +362,7 @@ private struct SinkWorker: Sendable {
             metadata["error"] = "\(error)"
             logger.error("delivery failed for good (see `outpostwatch deliveries --state failed`)", metadata: metadata)
         }
-        if case .gone(let status, let error) = outcome {
+        if case .gone(let status, let error) = outcome, !afterGone {
             do {
                 let count = try await store.failPending(sink: sink.name, error: "receiver answered \(status) Gone: \(error)",
                                                         at: at)

@@ -19,7 +19,7 @@ public enum LogRedaction {
 
     /// Whether a metadata key names something that must never be logged.
     public static func isSecretKey(_ key: String) -> Bool {
-        let lower = key.lowercased()
+        let lower = key.lowercased().replacingOccurrences(of: "-", with: "_")
         return secretWords.contains { lower.contains($0) }
     }
 
@@ -185,7 +185,7 @@ public enum LoggingSetup {
 extension ISO8601 {
     /// Always with milliseconds: log lines line up and sort.
     static func formatMillis(_ date: Date) -> String {
-        Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
-            .time(includingFractionalSeconds: true).format(date)
+        // Not `.time(includingFractionalSeconds:)`: on a full style that drops the date part.
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!).format(date)
     }
 }

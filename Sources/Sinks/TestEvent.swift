@@ -8,7 +8,8 @@ public enum TestEvent {
 
     /// A fresh `order.status_changed` event for the all-zero order, labelled as a test.
     public static func make(now: Date = Date()) -> Event {
-        Event(type: .orderStatusChanged, sequence: 0, occurredAt: now,
+        // Whole seconds, like the timestamps AWS sends.
+        Event(type: .orderStatusChanged, sequence: 0, occurredAt: Date(timeIntervalSince1970: now.timeIntervalSince1970.rounded(.down)),
               order: OrderRef(id: orderId, outpostId: "op-00000000000000000",
                               label: "outpostwatch test event (not a real order)", status: "IN_PROGRESS"),
               change: Change(field: .status, from: .string("PREPARING"), to: .string("IN_PROGRESS")))

@@ -138,10 +138,15 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
     }
 
     /// An HTTP client fit for webhooks: redirects are answers, not followed (a 3xx is retried,
-    /// and the signed body is never replayed to another host).
+    /// and the signed body is never replayed to another host), and a refused connection fails
+    /// the attempt at once instead of being retried inside the client until the timeout: the
+    /// dispatcher does the backing off, and records it.
     public static func makeHTTPClient() -> HTTPClient {
-        let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, connectionPool: .init(),
-                                                     decompression: .disabled)
+        var pool = HTTPClient.Configuration.ConnectionPool()
+        pool.retryConnectionEstablishment = false
+        let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
+                                                     timeout: .init(connect: .seconds(5)),
+                                                     connectionPool: pool, decompression: .disabled)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
 

@@ -77,7 +77,7 @@ final class ScriptedServer: Sendable {
         let log = ClientRequestLog()
         let responder = CallbackResponder<BasicRequestContext> { request, _ in
             let recorded = ClientSeenRequest(method: request.method.rawValue, target: request.uri.string,
-                                           headers: request.headers.map { ($0.name.rawName, $0.value) })
+                                           headers: [("host", request.head.authority ?? "")] + request.headers.map { ($0.name.rawName, $0.value) })
             let number = await log.append(recorded)
             let scripted = await answer(recorded, number)
             if let delay = scripted.headDelay { try? await Task.sleep(for: delay) }

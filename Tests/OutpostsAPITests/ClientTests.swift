@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import OutpostsAPI
 import Testing
@@ -173,10 +174,16 @@ private func expectOutpostsError(_ kind: OutpostsErrorKind, _ body: () async thr
         let port = server.port
         server.stop()
         try await Task.sleep(for: .milliseconds(200))
+        // AsyncHTTPClient keeps retrying a refused connect until its connect timeout: keep that short.
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout = .init(connect: .milliseconds(300))
+        let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        defer { try? httpClient.syncShutdown() }
         let client = OutpostsClient(endpoint: OutpostsEndpoint(region: "us-west-2", url: URL(string: "http://127.0.0.1:\(port)")!),
-                                    credentials: ClientRotatingCredentials(), httpClient: ClientTestHTTP.client,
+                                    credentials: ClientRotatingCredentials(), httpClient: httpClient,
                                     backoff: ClientTestHTTP.instantBackoff)
-        _ = await expectOutpostsError(.network) { _ = try await client.getOrder(orderId) }
+        let error = await expectOutpostsError(.network) { _ = try await client.getOrder(orderId) }
+        #expect(error?.statusCode == nil)
         // Two network retries were paid for from the quota.
         #expect(await client.retryQuotaAvailable() == 490)
     }

@@ -10,6 +10,9 @@
 #          rootfs below, RUN/upper on top); both mounts vanish with the namespace. Then nspawn.
 # --register=no --keep-unit: no machined/system bus on this host. CAP_BPF and the bpf syscall:
 # without them IPAddressDeny= and DevicePolicy= are silently ignored inside.
+# SWIFT_RUNTIME_DIR (optional): the toolchain's runtime libraries, bound read-only at the same
+# path, for a binary linked against the dynamic Swift runtime (the test build) rather than the
+# static one `make install` builds.
 set -eu
 stage=$1 name=$2 lower=$3 run=$4
 case $stage in
@@ -26,6 +29,7 @@ inner)
     mount -t overlay overlay -o "lowerdir=$lower,upperdir=$run/upper,workdir=$run/work" "$run/root"
     exec systemd-nspawn --quiet --register=no --keep-unit --private-network --link-journal=no \
         --console=read-only --capability=CAP_BPF --system-call-filter=bpf \
+        ${SWIFT_RUNTIME_DIR:+--bind-ro=$SWIFT_RUNTIME_DIR} \
         -D "$run/root" -M "$name" -b
     ;;
 *)
