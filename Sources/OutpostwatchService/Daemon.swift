@@ -77,6 +77,7 @@ public final class Daemon: Sendable {
                 .init(service: PollerService(poller: poller)),
                 .init(service: DispatcherService(dispatcher: dispatcher)),
                 .init(service: reload),
+                .init(service: RetentionService(store: runtime.store, retention: settings.retention, logger: logger)),
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
@@ -165,6 +166,41 @@ struct DispatcherService: Service {
         try await cancelWhenGracefulShutdown {
             await dispatcher.run()
         }
+    }
+}
+
+/// Prunes finished deliveries (and, when configured, old events) once at start and then hourly,
+/// so the store does not grow without bound; order history is kept forever by default.
+struct RetentionService: Service {
+    let store: StateStore
+    let retention: RetentionSettings
+    let logger: Logger
+
+    func run() async throws {
+        try await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                let now = Date()
+                do {
+                    let pruned = try await store.prune(
+                        deliveriesBefore: now.addingTimeInterval(-retention.deliveries.seconds),
+                        eventsBefore: retention.events.map { now.addingTimeInterval(-$0.seconds) })
+                    if pruned.deliveries + pruned.events > 0 {
+                        logger.info("pruned the store", metadata: [
+                            "deliveries": "\(pruned.deliveries)", "events": "\(pruned.events)"])
+                    }
+                } catch {
+                    logger.warning("pruning the store failed; will retry", metadata: ["error": "\(error)"])
+                }
+                try await Task.sleep(for: .seconds(3600))
+            }
+        }
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `TimeInterval`.
+    var seconds: TimeInterval {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

@@ -78,7 +78,7 @@ final class SettingsSchema {
             if ConfigValidation.httpURL(endpoint.value) != nil {
                 aws.endpoint = endpoint.value
             } else {
-                diagnostics.error("aws.endpoint: \(SchemaReader.quoted(endpoint.value)) is not an http(s) URL such as \"https://outposts.us-west-2.amazonaws.com\"",
+                diagnostics.error("aws.endpoint: \(SchemaReader.quoted(Self.maskedForMessage(endpoint.value))) is not an http(s) URL such as \"https://outposts.us-west-2.amazonaws.com\"",
                                   at: endpoint.position)
             }
         }
@@ -236,6 +236,10 @@ final class SettingsSchema {
                     }
                 }
                 webhook.orders = filter
+                if orders.value.isEmpty {
+                    diagnostics.warning("webhook.orders: empty, so this webhook receives no events (leave it out for every order)",
+                                        at: orders.position)
+                }
             }
             if let timeout = reader.requiredDuration(table, "timeout") { webhook.timeout = timeout }
             if let maxAge = reader.requiredDuration(table, "max_age") { webhook.maxAge = maxAge }

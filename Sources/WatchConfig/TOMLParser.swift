@@ -520,8 +520,8 @@ private struct Parser {
         var end = start
         while end < text.count, text[end].continuesToken || text[end] == "-" { end += 1 }
         if end > start {
-            let word = String(String.UnicodeScalarView(text[start..<end]))
-            return error("invalid value \(word): strings must be quoted, e.g. \"\(word)\"", at: start)
+            // The word itself is not echoed: it may be a secret someone forgot to quote.
+            return error("invalid value: strings must be quoted, e.g. region = \"us-west-2\"", at: start)
         }
         return error("unexpected \(text[start].quotedForMessage): expected a value (a quoted string, number, true, false, array or inline table)",
                      at: start)

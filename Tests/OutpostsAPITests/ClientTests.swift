@@ -178,7 +178,6 @@ private func expectOutpostsError(_ kind: OutpostsErrorKind, _ body: () async thr
         var configuration = HTTPClient.Configuration()
         configuration.timeout = .init(connect: .milliseconds(300))
         let httpClient = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-        defer { try? httpClient.syncShutdown() }
         let client = OutpostsClient(endpoint: OutpostsEndpoint(region: "us-west-2", url: URL(string: "http://127.0.0.1:\(port)")!),
                                     credentials: ClientRotatingCredentials(), httpClient: httpClient,
                                     backoff: ClientTestHTTP.instantBackoff)
@@ -186,6 +185,7 @@ private func expectOutpostsError(_ kind: OutpostsErrorKind, _ body: () async thr
         #expect(error?.statusCode == nil)
         // Two network retries were paid for from the quota.
         #expect(await client.retryQuotaAvailable() == 490)
+        try await httpClient.shutdown()
     }
 
     @Test func missingCredentialsFailWithoutSending() async throws {

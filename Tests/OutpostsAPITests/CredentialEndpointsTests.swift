@@ -41,7 +41,8 @@ struct CredentialEndpointsTests {
     func imdsSuccess() async throws {
         try await CredFakeServer.with(Self.imds()) { server in
             let provider = InstanceMetadataCredentialProvider(
-                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/"], httpClient: CredentialFixtures.httpClient)
+                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL + "/", "AWS_METADATA_SERVICE_TIMEOUT": "10"],
+                httpClient: CredentialFixtures.httpClient)
             let credentials = try await provider.credentials()
             #expect(credentials.accessKeyId == "ASIAIMDS")
             #expect(credentials.secretAccessKey == Self.secret)
@@ -61,7 +62,8 @@ struct CredentialEndpointsTests {
     func imdsExpiredToken() async throws {
         try await CredFakeServer.with(Self.imds(issuedToken: "stale", acceptedToken: "fresh")) { server in
             let provider = InstanceMetadataCredentialProvider(
-                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL], httpClient: CredentialFixtures.httpClient)
+                environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL, "AWS_METADATA_SERVICE_TIMEOUT": "10"],
+                httpClient: CredentialFixtures.httpClient)
             guard case .unavailable(let note) = try await provider.lookup() else {
                 Issue.record("a rejected token must not yield credentials")
                 return
@@ -78,7 +80,7 @@ struct CredentialEndpointsTests {
     @Test("IMDS: IMDSv1 fallback when the token PUT is refused, unless AWS_EC2_METADATA_V1_DISABLED")
     func imdsV1Fallback() async throws {
         try await CredFakeServer.with(Self.imds(tokenStatus: 403)) { server in
-            let env = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL]
+            let env = ["AWS_EC2_METADATA_SERVICE_ENDPOINT": server.baseURL, "AWS_METADATA_SERVICE_TIMEOUT": "10"]
             let v1 = try await InstanceMetadataCredentialProvider(environment: env, httpClient: CredentialFixtures.httpClient).credentials()
             #expect(v1.accessKeyId == "ASIAIMDS")
             #expect(server.requests.dropFirst().allSatisfy { $0.header("X-aws-ec2-metadata-token") == nil })
@@ -107,7 +109,7 @@ struct CredentialEndpointsTests {
         }
         // A closed loopback port: connection refused, quickly.
         let down = InstanceMetadataCredentialProvider(environment: ["AWS_EC2_METADATA_SERVICE_ENDPOINT": "http://127.0.0.1:9"],
-                                                      httpClient: CredentialFixtures.httpClient)
+                                                      httpClient: CredentialFixtures.httpClient, timeout: .milliseconds(300))
         guard case .unavailable = try await down.lookup() else {
             Issue.record("unreachable IMDS must be unavailable")
             return
@@ -237,7 +239,7 @@ struct CredentialEndpointsTests {
             #expect(fields["DurationSeconds"] == "1800")
             #expect(fields["RoleSessionName"]?.hasPrefix("outpostwatch-") == true)
             #expect(request.header("Content-Type") == "application/x-www-form-urlencoded; charset=utf-8")
-            let verdict = try CredPythonOracle.verifySignature(
+            let verdict = try await CredPythonOracle.verifySignature(
                 of: request, url: server.baseURL + "/",
                 credentials: AWSCredentials(accessKeyId: "AKIASOURCE", secretAccessKey: Self.sourceSecret),
                 region: "eu-central-1", service: "sts")
@@ -446,7 +448,7 @@ struct CredentialEndpointsTests {
             #expect(try await chain.credentials().accessKeyId == "ASIAOUTPOSTSREAD")
             #expect(server.requests.count == 1, "the assumed role is cached")
             let request = try #require(server.requests.first)
-            let verdict = try CredPythonOracle.verifySignature(
+            let verdict = try await CredPythonOracle.verifySignature(
                 of: request, url: server.baseURL + "/",
                 credentials: AWSCredentials(accessKeyId: "ASIAENVSOURCE", secretAccessKey: Self.sourceSecret, sessionToken: Self.token),
                 region: "us-west-2", service: "sts")

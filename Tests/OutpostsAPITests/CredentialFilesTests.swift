@@ -74,14 +74,14 @@ struct CredentialFilesTests {
     ]
 
     @Test("parses like botocore", .enabled(if: CredPythonOracle.enabled, "python3 with botocore is not installed"))
-    func matchesBotocore() throws {
+    func matchesBotocore() async throws {
         let dir = try CredTempDir()
         defer { dir.remove() }
         var paths: [String] = []
         for (index, text) in Self.oracleCases.enumerated() {
             paths.append(try dir.write("case\(index).ini", text))
         }
-        let result = try CredPythonOracle.script("fake_ini_oracle.py", arguments: paths)
+        let result = try await CredPythonOracle.script("fake_ini_oracle.py", arguments: paths)
         try #require(result.status == 0, "oracle failed: \(result.stderr)")
         let expected = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [[String: Any]])
         try #require(expected.count == Self.oracleCases.count)

@@ -147,8 +147,10 @@ enum CredentialFixtures {
 
     /// An environment with nothing AWS in it: HOME points into `dir` (so no real ~/.aws is read)
     /// and instance metadata is off, so a test never waits on 169.254.169.254.
+    /// IMDS timeouts are generous: the fakes answer at once, but a loaded 2-core test machine may not.
     static func environment(home dir: CredTempDir, _ extra: [String: String] = [:]) -> [String: String] {
-        var env = ["HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin"]
+        var env = ["HOME": dir.path, "AWS_EC2_METADATA_DISABLED": "true", "PATH": "/usr/bin:/bin",
+                   "AWS_METADATA_SERVICE_TIMEOUT": "10"]
         env.merge(extra) { _, new in new }
         return env
     }
@@ -223,6 +225,7 @@ enum CredPythonOracle {
     /// loudly in `run` if it is not).
     static var enabled: Bool { available || required }
 
+    /// Blocking; call from `script`, which keeps it off the cooperative thread pool.
     static func run(_ arguments: [String], stdin: Data) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -236,31 +239,48 @@ enum CredPythonOracle {
         try process.run()
         input.fileHandleForWriting.write(stdin)
         try input.fileHandleForWriting.close()
+        // stderr is drained on its own thread so a chatty script cannot block on a full pipe.
+        let errorText = CredLocked(Data())
+        let drained = DispatchSemaphore(value: 0)
+        let errorHandle = errors.fileHandleForReading
+        DispatchQueue.global().async {
+            let data = errorHandle.readDataToEndOfFile()
+            errorText.withLock { $0 = data }
+            drained.signal()
+        }
         let out = output.fileHandleForReading.readDataToEndOfFile()
-        let err = errors.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
         process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: out, as: UTF8.self), String(decoding: err, as: UTF8.self))
+        return (process.terminationStatus, String(decoding: out, as: UTF8.self),
+                String(decoding: errorText.withLock { $0 }, as: UTF8.self))
     }
 
     /// Runs a script of Tests/python; a missing interpreter or botocore is a test failure here.
-    static func script(_ name: String, arguments: [String] = [], stdin: Data = Data()) throws -> (status: Int32, stdout: String, stderr: String) {
+    /// Blocking work (a Python process) runs on a dispatch thread: blocking one of the few
+    /// cooperative threads would stall the loopback servers and clients of concurrent tests.
+    static func script(_ name: String, arguments: [String] = [], stdin: Data = Data()) async throws -> (status: Int32, stdout: String, stderr: String) {
         guard available else {
             Issue.record("python3 with botocore is required (CI=true) but not available")
             throw CredentialError(source: "test", message: "python3/botocore missing")
         }
-        return try run([(scriptsDirectory as NSString).appendingPathComponent(name)] + arguments, stdin: stdin)
+        let path = (scriptsDirectory as NSString).appendingPathComponent(name)
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try run([path] + arguments, stdin: stdin) })
+            }
+        }
     }
 
     /// Checks with botocore that `request` carries a valid SigV4 signature by these credentials.
     static func verifySignature(of request: CredRecordedRequest, url: String, credentials: AWSCredentials,
-                                region: String, service: String) throws -> String {
+                                region: String, service: String) async throws -> String {
         let payload: [String: Any?] = [
             "method": request.method, "url": url, "headers": request.headers.map { [$0.0, $0.1] },
             "body": request.bodyText, "access_key": credentials.accessKeyId, "secret_key": credentials.secretAccessKey,
             "token": credentials.sessionToken, "region": region, "service": service,
         ]
         let data = try JSONSerialization.data(withJSONObject: payload.mapValues { $0 ?? NSNull() })
-        let result = try script("fake_sts_signature_check.py", stdin: data)
+        let result = try await script("fake_sts_signature_check.py", stdin: data)
         return (result.stdout + result.stderr).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

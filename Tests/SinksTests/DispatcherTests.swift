@@ -147,6 +147,24 @@ struct DispatcherTests {
         #expect(logs.entries.contains { $0.level == .error && $0.message.contains("410") && $0.metadata["sink"] == "gone" })
     }
 
+    @Test("410 Gone while several attempts are in flight: none comes back to pending")
+    func goneWhileRunning() async throws {
+        let store = try makeStore()
+        let receiver = try await TestReceiver.start { _, _ in .status(410) }
+        defer { Task { await receiver.stop() } }
+        let sink = WebhookSink(settings: WebhookSettings(name: "gone", url: receiver.url), secret: nil,
+                               httpClient: sharedHTTPClient)
+        try await enqueue((0..<8).map { shippedEvent(lineItem: "li-\($0)") }, sinks: ["gone"], into: store)
+        let dispatcher = Dispatcher(store: store, sinks: [sink], maxAges: [:], concurrency: ["gone": 3],
+                                    logger: testLogger(), retryPolicy: fastRetries)
+        let allFailed = try await whileRunning(dispatcher) {
+            try await eventually { try await store.deliveries(state: .failed, sink: "gone").count == 8 }
+        }
+        #expect(allFailed)
+        #expect(try await store.pendingCounts()["gone", default: 0] == 0)
+        #expect(await receiver.log.requests.count <= 3, "only the attempts already in flight reached the receiver")
+    }
+
     @Test("a hanging receiver does not hold up another sink; cancellation leaves its rows pending")
     func hangingReceiverIsolated() async throws {
         let store = try makeStore()

@@ -6,11 +6,12 @@ import WatchModel
 import WatchStore
 
 /// Numbers for the report: printed, never asserted (they depend on the machine).
-@Suite("Measurements")
+@Suite("Measurements", .serialized)
 struct MeasurementTests {
-    @Test("outbox → loopback webhook: throughput and commit-to-webhook latency")
-    func throughputAndLatency() async throws {
-        let store = try makeStore()
+    @Test("outbox → loopback webhook: throughput and commit-to-webhook latency",
+          arguments: [SynchronousMode.full, .normal])
+    func throughputAndLatency(synchronous: SynchronousMode) async throws {
+        let store = try makeStore(options: StoreOptions(synchronous: synchronous))
         let receiver = try await TestReceiver.start()
         defer { Task { await receiver.stop() } }
         let key = Array("measure".utf8)
@@ -48,9 +49,9 @@ struct MeasurementTests {
         let sorted = latencies.sorted()
         let median = sorted[sorted.count / 2]
         let p99 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.99))]
-        print(String(format: "MEASURE webhook throughput: %d events in %.2f s = %.0f events/s (concurrency 4, signed, loopback)",
+        print(String(format: "MEASURE [synchronous=\(synchronous.rawValue)] webhook throughput: %d events in %.2f s = %.0f events/s (concurrency 4, signed, loopback)",
                      total, seconds, Double(total) / seconds))
-        print(String(format: "MEASURE commit-to-webhook latency over %d events: median %.2f ms, p99 %.2f ms, max %.2f ms",
+        print(String(format: "MEASURE [synchronous=\(synchronous.rawValue)] commit-to-webhook latency over %d events: median %.2f ms, p99 %.2f ms, max %.2f ms",
                      sorted.count, median, p99, sorted.last ?? 0))
     }
 

@@ -118,11 +118,11 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A store in a fresh temporary directory.
-func makeStore() throws -> StateStore {
+/// A store in a fresh temporary directory (synchronous=FULL, as the daemon runs it, by default).
+func makeStore(options: StoreOptions = StoreOptions()) throws -> StateStore {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sinks-tests-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    return try StateStore(path: dir.appendingPathComponent("state.db").path)
+    return try StateStore(path: dir.appendingPathComponent("state.db").path, options: options)
 }
 
 let testOrderId = "oo-0123456789abcdef0"

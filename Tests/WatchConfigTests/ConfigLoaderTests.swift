@@ -326,6 +326,11 @@ struct ConfigLoaderTests {
         let texts = (result.errors + result.warnings).map(\.description)
         #expect(texts.count == 1)
         #expect(!texts.contains { $0.contains("SUPERSECRET") })
+        // A secret someone forgot to quote is a syntax error that does not repeat the value.
+        let unquoted = parse("[[webhook]]\nname = \"a\"\nurl = \"https://h/\"\nsecret = whsec_UNQUOTEDSECRET\n")
+        #expect(unquoted.errors.map(\.description) == [
+            "test.toml:4:10: invalid value: strings must be quoted, e.g. region = \"us-west-2\"",
+        ])
         let good = parse("""
         [[order]]
         id = "oo-0123456789abcdef0"

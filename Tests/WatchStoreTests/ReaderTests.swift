@@ -86,6 +86,7 @@ import WatchStore
                 #expect(pending >= sequences.count)   // read after the history: deliveries commit with their events
                 last = sequences.count
                 reads += 1
+                try await Task.sleep(for: .milliseconds(1))   // read often, without starving the writer of CPU
             }
             #expect(last == commits * 2)
             try await writing.value

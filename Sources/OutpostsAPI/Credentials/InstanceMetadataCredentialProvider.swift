@@ -9,18 +9,26 @@ import NIOCore
 /// both with `X-aws-ec2-metadata-token`. As botocore: if the token PUT is refused (403, 404, 405)
 /// or gets no answer, IMDSv1 (no token) is tried unless `AWS_EC2_METADATA_V1_DISABLED=true`;
 /// `AWS_EC2_METADATA_DISABLED=true` turns the source off; `AWS_EC2_METADATA_SERVICE_ENDPOINT`
-/// (or `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`) moves it. Every request has a 1 s timeout,
-/// so a host that is not on EC2 costs at most a few seconds once. Unreachable metadata means
+/// (or `AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE=IPv6`) moves it. Every request has a 1 s timeout
+/// (`AWS_METADATA_SERVICE_TIMEOUT` seconds, as botocore, when set), so a host that is not on EC2
+/// costs at most a few seconds once. Unreachable metadata means
 /// "unavailable" (the chain reports it), not an error, since off EC2 that is the normal case.
 public struct InstanceMetadataCredentialProvider: CredentialSource {
     public let environment: [String: String]
     public let httpClient: HTTPClient
     public let timeout: Duration
 
-    public init(environment: [String: String], httpClient: HTTPClient, timeout: Duration = .seconds(1)) {
+    /// - Parameter timeout: per request; `nil` takes `AWS_METADATA_SERVICE_TIMEOUT`, else 1 s.
+    public init(environment: [String: String], httpClient: HTTPClient, timeout: Duration? = nil) {
         self.environment = environment
         self.httpClient = httpClient
-        self.timeout = timeout
+        if let timeout {
+            self.timeout = timeout
+        } else if let raw = environment["AWS_METADATA_SERVICE_TIMEOUT"], let seconds = Double(raw), seconds > 0, seconds < 3600 {
+            self.timeout = .milliseconds(Int(seconds * 1000))
+        } else {
+            self.timeout = .seconds(1)
+        }
     }
 
     private func flag(_ name: String) -> Bool {
