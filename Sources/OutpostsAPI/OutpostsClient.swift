@@ -275,6 +275,9 @@ public final class OutpostsClient: Sendable {
                 let body: ByteBuffer
                 do {
                     body = try await response.body.collect(upTo: Self.maxResponseBytes)
+                } catch is NIOTooManyBytesError where !(200..<300).contains(status) {
+                    // An oversized error page still says what went wrong through its status.
+                    body = ByteBuffer()
                 } catch is NIOTooManyBytesError {
                     throw OutpostsError(kind: .invalidResponse,
                                         message: "\(operation) answer is larger than \(Self.maxResponseBytes) bytes",

@@ -26,7 +26,6 @@ public final class OutpostsSimulator: Sendable {
 
     private let state: SimulatorState
     private let signatureCheck: SigV4HeaderCheck
-    private let clock: SimulatorClock
     private let logger: Logger
 
     /// - Parameters:
@@ -43,7 +42,6 @@ public final class OutpostsSimulator: Sendable {
         self.scenario = scenario
         self.speed = max(0, speed.isFinite ? speed : 0)
         self.startDate = start
-        self.clock = clock
         self.logger = logger
         self.signatureCheck = SigV4HeaderCheck(region: region, maximumClockSkew: checkRequestTime ? 15 * 60 : nil)
         self.state = SimulatorState(scenario: scenario, speed: speed, startDate: start, clock: clock)

@@ -15,7 +15,7 @@ import OutpostsAPI
 ///   `status` (of the line item when `lineItem` is given, else of the order),
 ///   `shipment` (`{"ShipmentCarrier": "UPS", "ShipmentTrackingNumber": "1Z…"}`, needs `lineItem`),
 ///   `assets` (`[{"AssetId": "…", "MacAddressList": ["…"]}]`, needs `lineItem`),
-///   `fulfilled` (true sets `OrderFulfilledDate` to the step's time, false clears it),
+///   `fulfilled` (true sets `OrderFulfilledDate` to the step's wall time, false clears it),
 ///   `addLineItem` (a wire `LineItem`), `removeLineItem` (a line item id),
 ///   `deleteOrder: true` (GetOrder then answers NotFoundException),
 ///   `putOrder` (a whole wire `Order`, added or replacing), and
@@ -32,8 +32,8 @@ import OutpostsAPI
 ///               {"at": 5, "fault": {"kind": "throttle", "count": 2}}]}
 /// ```
 ///
-/// Scenario time `t` is the date `start + t`: a step's time (e.g. `OrderFulfilledDate`) does not
-/// depend on the simulator's speed, only on when the scenario started.
+/// A step takes effect at the wall time it falls due (`start + at / speed`), or at the moment of an
+/// explicit advance; that is the `OrderFulfilledDate` a `fulfilled` step sets.
 public struct Scenario: Codable, Sendable, Equatable {
     public var orders: [Order]
     public var timeline: [Step]

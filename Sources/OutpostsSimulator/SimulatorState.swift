@@ -84,20 +84,25 @@ actor SimulatorState {
     private func catchUp() {
         let now = clockElapsed
         while nextStepIndex < timeline.count, timeline[nextStepIndex].at <= now {
-            applyNextStep()
+            // Applied lazily, but dated when it fell due: the answer does not depend on when
+            // someone happened to ask.
+            let dueAfter = speed > 0 ? timeline[nextStepIndex].at / speed : 0
+            applyNextStep(wallTime: startDate.addingTimeInterval(dueAfter))
         }
         let time = scenarioTime()
         faults.removeAll { $0.isExpired(at: time) }
     }
 
+    /// - Parameter wallTime: when the step takes effect (e.g. its `OrderFulfilledDate`); an
+    ///   explicit advance takes effect now.
     @discardableResult
-    private func applyNextStep() -> Scenario.Step? {
+    private func applyNextStep(wallTime: Date? = nil) -> Scenario.Step? {
         guard nextStepIndex < timeline.count else { return nil }
         let step = timeline[nextStepIndex]
         nextStepIndex += 1
         lastAppliedAt = max(lastAppliedAt, step.at)
         do {
-            try world.apply(step, date: startDate.addingTimeInterval(step.at))
+            try world.apply(step, date: wallTime ?? clock.now())
         } catch {
             // Only possible when an admin call removed what a later step expects; the rest of
             // the timeline still runs.

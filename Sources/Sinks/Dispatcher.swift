@@ -209,11 +209,17 @@ private struct SinkWorker: Sendable {
 
     func run() async {
         var inFlight = Set<Int64>()
+        // Due rows fetched but not started yet: one query feeds many attempts.
+        var queue: [Delivery] = []
         // Attempts already under way when the receiver answered 410: they must not bring their
         // rows back to pending after failPending failed them.
         var startedBeforeGone = Set<Int64>()
         var timerArmed = false
+        // The armed timer has no deadline only because the due rows were in flight: the next
+        // completion must re-arm it, or a later retry time would never be waited for.
+        var timerAwaitsCompletion = false
         var storeFailures = 0
+        let batch = max(limit * 4, 16)
         await withTaskGroup(of: Step.self) { group in
             while !Task.isCancelled {
                 if inFlight.count < limit {
@@ -221,11 +227,15 @@ private struct SinkWorker: Sendable {
                     let seenRearm = rearm.generation
                     var timeout: Duration?
                     do {
-                        // Asking for as many rows as are in flight plus the free slots guarantees the
-                        // free slots fill whenever that many are due (the in-flight ones are among them).
-                        let due = try await store.dueDeliveries(now: now(), sink: sink.name,
-                                                                limit: limit)
-                        for delivery in due where !inFlight.contains(delivery.id) && inFlight.count < limit {
+                        if queue.isEmpty {
+                            // Asking for the rows in flight plus a batch guarantees a full batch of new
+                            // ones whenever that many are due (the in-flight ones are among the oldest).
+                            queue = try await store.dueDeliveries(now: now(), sink: sink.name,
+                                                                  limit: inFlight.count + batch)
+                                .filter { !inFlight.contains($0.id) }
+                        }
+                        while inFlight.count < limit, !queue.isEmpty {
+                            let delivery = queue.removeFirst()
                             inFlight.insert(delivery.id)
                             group.addTask { [sink, now] in
                                 let outcome = await sink.send(delivery.event)
@@ -243,6 +253,7 @@ private struct SinkWorker: Sendable {
                     }
                     if inFlight.count < limit && !timerArmed {
                         timerArmed = true
+                        timerAwaitsCompletion = timeout == nil && !inFlight.isEmpty
                         group.addTask { [work, rearm] in
                             await Self.waitForEither(work, seenWork, rearm, seenRearm, timeout: timeout)
                             return .woken
@@ -253,14 +264,21 @@ private struct SinkWorker: Sendable {
                 switch step {
                 case .woken:
                     timerArmed = false
+                    timerAwaitsCompletion = false
                 case .attempted(let delivery, let outcome, let at):
                     inFlight.remove(delivery.id)
                     // An attempt cut short by shutdown or reload says nothing about the receiver.
                     if Task.isCancelled && !outcome.isDelivered { continue }
                     let afterGone = startedBeforeGone.remove(delivery.id) != nil
                     let report = await record(outcome, of: delivery, at: at, afterGone: afterGone)
-                    if case .gone = outcome, !afterGone { startedBeforeGone = inFlight }
-                    if report.retrying > 0 { rearm.bump() }
+                    if case .gone = outcome, !afterGone {
+                        startedBeforeGone = inFlight
+                        queue.removeAll()   // failPending failed these rows already
+                    }
+                    if report.retrying > 0 || timerAwaitsCompletion {
+                        timerAwaitsCompletion = false
+                        rearm.bump()
+                    }
                 }
             }
             group.cancelAll()

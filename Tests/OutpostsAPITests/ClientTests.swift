@@ -96,6 +96,8 @@ private func expectOutpostsError(_ kind: OutpostsErrorKind, _ body: () async thr
                 return ScriptedAnswer(body: Self.paddedOrder(size: limit))
             case "/orders/oo-0000000000000000b": // one byte over, Content-Length framed
                 return ScriptedAnswer(body: Self.paddedOrder(size: limit + 1))
+            case "/orders/oo-0000000000000000d": // an oversized error page
+                return ScriptedAnswer(status: 503, headers: [("content-type", "text/html")], body: Self.paddedOrder(size: 2 * limit))
             default: // over the cap, streamed without Content-Length
                 return ScriptedAnswer(body: Self.paddedOrder(size: 3 * limit), midBodyDelay: .milliseconds(1))
             }
@@ -105,6 +107,11 @@ private func expectOutpostsError(_ kind: OutpostsErrorKind, _ body: () async thr
         #expect(try await client.getOrder("oo-0000000000000000a").orderId == orderId)
         _ = await expectOutpostsError(.invalidResponse) { _ = try await client.getOrder("oo-0000000000000000b") }
         _ = await expectOutpostsError(.invalidResponse) { _ = try await client.getOrder("oo-0000000000000000c") }
+        // An error answer stays classified by its status, even when its body is too large to read.
+        let error = await expectOutpostsError(.server) {
+            _ = try await ClientTestHTTP.client(for: server, maxAttempts: 1).getOrder("oo-0000000000000000d")
+        }
+        #expect(error?.statusCode == 503)
     }
 }
 

@@ -186,6 +186,10 @@ struct CredentialEndpointsTests {
             await #expect(throws: CredentialError.self) { _ = try await provider.credentials() }
             #expect(server.requests.count == 3)
         }
+        let relative = ContainerCredentialProvider(environment: ["AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/credentials/task-1",
+                                                                 "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://127.0.0.1/ignored"],
+                                                   httpClient: CredentialFixtures.httpClient)
+        #expect(relative.url == "http://169.254.170.2/v2/credentials/task-1")
         guard case .unavailable = try await ContainerCredentialProvider(environment: [:], httpClient: CredentialFixtures.httpClient).lookup() else {
             Issue.record("without the variables the source is unavailable")
             return

@@ -4,46 +4,58 @@ import OutpostsAPI
 import Testing
 
 /// Tests/python/sigv4_verifier.py, running on a free loopback port for one test.
+///
+/// The server holds the read end of a pipe as stdin and exits when it closes, so it cannot
+/// outlive the test process even if the test crashes.
 final class SigV4VerifierProcess: Sendable {
     let port: Int
     private let process: Process
+    private let stdin: Pipe
 
     var baseURL: URL { URL(string: "http://127.0.0.1:\(port)")! }
 
     /// - Parameter credentials: `ACCESS_KEY:SECRET[:TOKEN]` pairs the server accepts.
-    init(credentials: [String]) throws {
+    init(credentials: [String]) async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", SigV4Botocore.scriptsDirectory.appendingPathComponent("sigv4_verifier.py").path]
-            + credentials.flatMap { ["--credential", $0] }
+        process.arguments = ["python3", SigV4Botocore.scriptsDirectory.appendingPathComponent("sigv4_verifier.py").path,
+                             "--exit-with-stdin"] + credentials.flatMap { ["--credential", $0] }
         let stdout = Pipe()
+        let stdin = Pipe()
         process.standardOutput = stdout
+        process.standardInput = stdin
         process.standardError = FileHandle.standardError
         try process.run()
         // The first line is "LISTENING <port>"; EOF first means it could not start (no botocore).
-        var line: [UInt8] = []
-        while true {
-            let byte = stdout.fileHandleForReading.readData(ofLength: 1)
-            guard let first = byte.first, first != UInt8(ascii: "\n") else { break }
-            line.append(first)
+        // Read it off the cooperative pool: a blocking read there can starve other tests.
+        let text = await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            DispatchQueue.global().async {
+                var line: [UInt8] = []
+                while true {
+                    let byte = stdout.fileHandleForReading.readData(ofLength: 1)
+                    guard let first = byte.first, first != UInt8(ascii: "\n") else { break }
+                    line.append(first)
+                }
+                continuation.resume(returning: String(decoding: line, as: UTF8.self))
+            }
         }
-        let text = String(decoding: line, as: UTF8.self)
         guard text.hasPrefix("LISTENING "), let port = Int(text.dropFirst("LISTENING ".count)) else {
+            try? stdin.fileHandleForWriting.close()
             process.terminate()
             throw SigV4VerifierUnavailable(detail: "sigv4_verifier.py did not start (said \"\(text)\")")
         }
         self.port = port
         self.process = process
+        self.stdin = stdin
     }
 
+    /// Closing its stdin makes the server exit; SIGTERM as well, in case it does not read.
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
-    }
-
-    deinit {
+        try? stdin.fileHandleForWriting.close()
         if process.isRunning { process.terminate() }
     }
+
+    deinit { stop() }
 }
 
 struct SigV4VerifierUnavailable: Error, CustomStringConvertible {
@@ -77,7 +89,7 @@ struct SigV4LiveVerifierTests {
     }
 
     @Test func acceptsSignedRequestsAndRejectsTamperedOnes() async throws {
-        let verifier = try SigV4VerifierProcess(credentials: ["AKIDLIVE:live-secret", "AKIDTOKEN:token-secret:\(Self.token)"])
+        let verifier = try await SigV4VerifierProcess(credentials: ["AKIDLIVE:live-secret", "AKIDTOKEN:token-secret:\(Self.token)"])
         defer { verifier.stop() }
         let good = AWSCredentials(accessKeyId: "AKIDLIVE", secretAccessKey: "live-secret")
         let withToken = AWSCredentials(accessKeyId: "AKIDTOKEN", secretAccessKey: "token-secret", sessionToken: Self.token)
@@ -113,7 +125,7 @@ struct SigV4LiveVerifierTests {
     }
 
     @Test func clientCallsAreAcceptedByBotocore() async throws {
-        let verifier = try SigV4VerifierProcess(credentials: ["AKIDTOKEN:token-secret:\(Self.token)"])
+        let verifier = try await SigV4VerifierProcess(credentials: ["AKIDTOKEN:token-secret:\(Self.token)"])
         defer { verifier.stop() }
         let credentials = StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIDTOKEN", secretAccessKey: "token-secret",
                                                                   sessionToken: Self.token))
@@ -134,9 +146,9 @@ struct SigV4LiveVerifierTests {
         #expect(all.allSatisfy { $0.outpostId == "op-0123456789abcdef0" })
     }
 
-    @Test func unrecognizedKeyRefreshesCredentialsOnceAndSucceeds() async throws {
+    @Test func unrecognizedKeyIsRefreshedOnceThenAccepted() async throws {
         // AKID1 is unknown to the server, AKID2 (after invalidate) is accepted.
-        let verifier = try SigV4VerifierProcess(credentials: ["AKID2:secret2:token2"])
+        let verifier = try await SigV4VerifierProcess(credentials: ["AKID2:secret2:token2"])
         defer { verifier.stop() }
         let credentials = ClientRotatingCredentials()
         let client = OutpostsClient(endpoint: OutpostsEndpoint(region: "us-west-2", url: verifier.baseURL),
@@ -161,7 +173,7 @@ struct SigV4LiveVerifierTests {
         let document = try #require(try JSONSerialization.jsonObject(with: sample.output) as? [String: Any])
         let parsed = try #require((document["parsed"] as? [String: Any])?["Order"])
 
-        let verifier = try SigV4VerifierProcess(credentials: ["AKIDLIVE:live-secret"])
+        let verifier = try await SigV4VerifierProcess(credentials: ["AKIDLIVE:live-secret"])
         defer { verifier.stop() }
         let client = OutpostsClient(endpoint: OutpostsEndpoint(region: "us-west-2", url: verifier.baseURL),
                                     credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIDLIVE", secretAccessKey: "live-secret")),

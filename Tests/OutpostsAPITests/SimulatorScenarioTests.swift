@@ -38,12 +38,14 @@ import Testing
     }
 
     @Test func defaultScenarioEndState() async throws {
-        let start = Date(timeIntervalSince1970: 1_764_331_200)
-        let simulator = OutpostsSimulator(scenario: .default, speed: 0, startDate: start)
+        let clock = HandMovedClock()
+        let start = clock.now
+        let simulator = OutpostsSimulator(scenario: .default, speed: 0, clock: clock.simulatorClock)
+        clock.move(by: 600)
         await simulator.advanceToEnd()
         let rack = try #require(await simulator.order(Self.rack))
         #expect(rack.status == "COMPLETED")
-        #expect(rack.orderFulfilledDate == start.addingTimeInterval(18), "fulfilled at the step's wall time")
+        #expect(rack.orderFulfilledDate == clock.now, "an explicit advance takes effect when it is made")
         #expect(rack.orderSubmissionDate == start.addingTimeInterval(-14 * 86_400))
         let items = try #require(rack.lineItems)
         #expect(items.map(\.status) == ["INSTALLED", "INSTALLED"])
@@ -83,8 +85,8 @@ import Testing
         clock.move(by: 10)
         #expect(await simulator.remainingSteps() == 0)
         #expect(await simulator.order(Self.rack)?.status == "COMPLETED")
-        // Fulfilment happened at scenario time 18, not at whatever moment it was noticed.
-        #expect(await simulator.order(Self.rack)?.orderFulfilledDate == simulator.startDate.addingTimeInterval(18))
+        // Fulfilment (scenario time 18) fell due 4.5 s after the start, not when it was noticed.
+        #expect(await simulator.order(Self.rack)?.orderFulfilledDate == simulator.startDate.addingTimeInterval(4.5))
     }
 
     @Test func advanceThroughATime() async throws {
@@ -125,8 +127,8 @@ import Testing
         let scenario = try Scenario.decode(Data(Self.everyStepKind.utf8))
         #expect(scenario.orders[0].orderSubmissionDate == Date(timeIntervalSince1970: 1_793_527_200))
         #expect(scenario.orders[1].orderSubmissionDate == Date(timeIntervalSince1970: 1_761_991_200.5))
-        let start = Date(timeIntervalSince1970: 1_800_000_000)
-        let simulator = OutpostsSimulator(scenario: scenario, speed: 0, startDate: start)
+        let clock = HandMovedClock()
+        let simulator = OutpostsSimulator(scenario: scenario, speed: 0, clock: clock.simulatorClock)
         let first = "oo-00000000000000001"
 
         await simulator.advance(through: 2)
@@ -135,9 +137,10 @@ import Testing
         #expect(order.lineItems?.first?.shipmentInformation?.shipmentCarrier == "FEDEX")
         #expect(order.lineItems?.first?.assetInformationList?.first?.macAddressList == ["00:00:00:00:00:01"])
 
+        clock.move(by: 42)
         await simulator.advance(through: 2.6)
         order = try #require(await simulator.order(first))
-        #expect(order.orderFulfilledDate == start.addingTimeInterval(2.5))
+        #expect(order.orderFulfilledDate == clock.now)
         #expect(order.lineItems?.map(\.lineItemId) == ["ooi-00000000000000002"])
 
         await simulator.advance(through: 3)

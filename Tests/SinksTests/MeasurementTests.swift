@@ -41,6 +41,8 @@ struct MeasurementTests {
                 let requests = await receiver.log.waitFor(total + index + 1)
                 if let last = requests.last { latencies.append(last.receivedAt.timeIntervalSince(committed) * 1000) }
             }
+            // The last answer may still be on its way back: let it be recorded before stopping.
+            _ = try await eventually { try await store.pendingCounts()["ops", default: 0] == 0 }
             return (elapsed, latencies)
         }
         let delivered = try await store.deliveries(state: .delivered, sink: "ops", limit: 5000).count

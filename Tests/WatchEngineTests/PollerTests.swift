@@ -234,6 +234,27 @@ import WatchStore
         #expect(Set(await source.calls.prefix(5).map(\.orderId)).count == 5)
     }
 
+    @Test func aThousandOrdersDoNotFireAtOnce() async throws {
+        let path = try temporaryStorePath()
+        let store = try StateStore(path: path)
+        let source = ScriptedSource()
+        let ids = (0..<1000).map { orderId(2000 + $0) }
+        for id in ids { await source.set(apiOrder(id, "PREPARING")) }
+        let poller = makePoller(store: store, source: source,
+                                settings: settings(orders: ids, interval: .seconds(300), path: path), recorder: Recorder())
+        let start = ContinuousClock.now
+        let loop = Task { try await poller.run() }
+        #expect(await eventually { await source.calls.count >= 3 })
+        loop.cancel()
+        try await loop.value
+        // Spread over 60 s: one order every 60 ms, so by the time the loop stopped at most one call
+        // per 60 ms slot had started (plus the one at 0).
+        let elapsed = ContinuousClock.now - start
+        let calls = await source.calls.count
+        #expect(calls <= Int(elapsed / .milliseconds(60)) + 1)
+        #expect(calls < 1000)
+    }
+
     @Test func jitterSpreadsLaterPolls() async throws {
         let path = try temporaryStorePath()
         let store = try StateStore(path: path)

@@ -64,12 +64,18 @@ import WatchStore
             let reader = try StateStore(path: path, readOnly: true)
             let commits = 150
             let writerDone = Flag()
+            let readCount = Counter()
             let writing = Task {
                 defer { writerDone.set() }
                 for round in 0..<commits {
                     // Two events per poll: a reader must never see one without the other.
                     _ = try await writer.commit(Sample.success(at: Double(round), events: [Sample.event(at: Double(round)), Sample.lineItemEvent(at: Double(round))]),
                                                 route: Sample.twoSinks)
+                    // Every 10 commits, let the reader catch up once, so reads really interleave with
+                    // writes whatever the scheduler does.
+                    if round % 10 == 9 {
+                        while readCount.value < (round + 1) / 10 { await Task.yield() }
+                    }
                 }
             }
             var reads = 0
@@ -86,9 +92,11 @@ import WatchStore
                 #expect(pending >= sequences.count)   // read after the history: deliveries commit with their events
                 last = sequences.count
                 reads += 1
-                try await Task.sleep(for: .milliseconds(1))   // read often, without starving the writer of CPU
+                readCount.increment()
+                await Task.yield()
             }
             #expect(last == commits * 2)
+            #expect(reads > commits / 10)
             try await writing.value
             print("concurrent reader: \(reads) consistent reads during \(commits) commits")
         }
@@ -102,4 +110,13 @@ final class Flag: @unchecked Sendable {
 
     func set() { lock.withLock { value = true } }
     var isSet: Bool { lock.withLock { value } }
+}
+
+/// A thread-safe counter.
+final class Counter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
 }

@@ -20,6 +20,8 @@ Prints "LISTENING <port>" on stdout once ready. Exits with status 3 if botocore 
 import argparse
 import datetime
 import json
+import os
+import signal
 import sys
 import threading
 import zlib
@@ -201,7 +203,8 @@ def list_orders_body(query):
     if query.get("NextToken") == [_PATTERNED["Token"]]:
         body.pop("NextToken")
         for summary in body["Orders"]:
-            summary["OrderId"] = summary["OrderId"].replace("oo-0", "oo-1")
+            order_id = summary["OrderId"]  # page 2 lists other orders than page 1
+            summary["OrderId"] = order_id[:3] + ("f" if order_id[3] != "f" else "e") + order_id[4:]
     if "OutpostIdentifierFilter" in query:
         for summary in body["Orders"]:
             summary["OutpostId"] = query["OutpostIdentifierFilter"][0].rsplit("/", 1)[-1]
@@ -247,7 +250,21 @@ def make_handler(verifier):
     return Handler
 
 
+def exit_with_parent():
+    """The test that started us keeps our stdin open; EOF means it is gone, so stop too."""
+
+    def watch():
+        while sys.stdin.buffer.read(4096):
+            pass
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def main():
+    # A parent test runner may have blocked signals in the thread that spawned us; the mask is
+    # inherited, and a blocked SIGTERM would make us unstoppable.
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--print-sample", choices=["GetOrder", "ListOrders"],
                         help="print the sample answer served for OPERATION and botocore's parse of it, then exit")
@@ -256,6 +273,8 @@ def main():
     parser.add_argument("--service", default="outposts")
     parser.add_argument("--region", default="us-west-2")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--exit-with-stdin", action="store_true",
+                        help="exit when stdin reaches EOF (the parent process ended)")
     args = parser.parse_args()
     if args.print_sample:
         body = order_body(_PATTERNED["OrderId"]) if args.print_sample == "GetOrder" else list_orders_body({})
@@ -268,6 +287,8 @@ def main():
     for item in args.credential:
         parts = item.split(":", 2)
         credentials[parts[0]] = (parts[1], parts[2] if len(parts) > 2 else None)
+    if args.exit_with_stdin:
+        exit_with_parent()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), make_handler(Verifier(credentials, args.service, args.region)))
     server.daemon_threads = True
     print(f"LISTENING {server.server_address[1]}", flush=True)
