@@ -82,7 +82,8 @@ public final class Runtime: Sendable {
             environment: environment, httpClient: httpClient)
         self.client = OutpostsClient(endpoint: endpoint, credentials: provider, httpClient: httpClient,
                                      requestTimeout: settings.poll.requestTimeout,
-                                     logger: logger, onThrottle: onThrottle)
+                                     logger: logger, onThrottle: onThrottle,
+                                     applicationVersion: OutpostwatchVersion.string)
         self.router = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable)
         do {
             self.sinks = try Runtime.makeSinks(settings: settings, router: router, httpClient: httpClient,
@@ -97,7 +98,9 @@ public final class Runtime: Sendable {
     public static func makeHTTPClient() -> HTTPClient {
         var httpConfig = HTTPClient.Configuration()
         httpConfig.redirectConfiguration = .disallow   // a 3xx from a webhook is a failure, not a hop
-        httpConfig.timeout = .init(connect: .seconds(5))
+        // AsyncHTTPClient retries a refused connection until the connect timeout: keep it short, so a
+        // receiver that is down costs seconds, not a stuck dispatcher.
+        httpConfig.timeout = .init(connect: .seconds(2))
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
     }
 

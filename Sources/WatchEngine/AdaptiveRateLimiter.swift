@@ -64,7 +64,7 @@ public struct AdaptiveRateLimiter: Sendable {
         maxRate = ceiling
     }
 
-    private var spacing: Duration { .seconds(fractional: 1 / rate) }
+    private var spacing: Duration { .seconds(1 / rate) }
 
     private static func sanitized(_ rate: Double) -> Double {
         rate.isFinite && rate > 0 ? rate : minimumRate

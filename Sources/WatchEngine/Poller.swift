@@ -399,7 +399,7 @@ public actor Poller {
         if result == .throttled {
             limiter.recordThrottle(now: now)
             // Retried soon, at the slowed-down pace; the limiter decides the actual instant.
-            if tracked[orderId] != nil { due[orderId] = now + .seconds(fractional: 1 / limiter.rate) }
+            if tracked[orderId] != nil { due[orderId] = now + .seconds(1 / limiter.rate) }
             logger.notice("throttled by the API; slowing down",
                           metadata: ["order_id": "\(orderId)", "rate": "\(limiter.rate)"])
             return
@@ -429,7 +429,7 @@ public actor Poller {
         guard generation == discoverGeneration else { return }
         discovering.remove(index)
         if failure?.message == Self.throttledMarker {
-            discoverDue[index] = .now + .seconds(fractional: 1 / limiter.rate)
+            discoverDue[index] = .now + .seconds(1 / limiter.rate)
         } else {
             discoverDue[index] = .now + entry.interval
         }

@@ -266,22 +266,21 @@ public enum EventJSON {
 
 /// ISO-8601 formatting used everywhere an instant leaves the process.
 public enum ISO8601 {
-    /// `2026-11-28T12:00:00Z`, or with milliseconds when the instant has them.
+    /// `2026-11-28T12:00:00Z`, or `2026-11-28T12:00:00.123Z` when the instant has milliseconds.
     public static func format(_ date: Date) -> String {
-        let whole = date.timeIntervalSince1970.rounded(.down)
-        let millis = Int(((date.timeIntervalSince1970 - whole) * 1000).rounded())
-        var f = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
-        if millis > 0 && millis < 1000 {
-            f = f.time(includingFractionalSeconds: true)
-        }
-        return f.format(date)
+        // Truncate (not round) to milliseconds: an instant is never shown later than it happened.
+        let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
+        let style = millis == 0 ? whole : fractional
+        return style.format(date)
     }
 
-    /// Parses `2026-11-28T12:00:00Z`, with or without fractional seconds or a numeric offset.
+    /// Parses `2026-11-28T12:00:00Z`, with or without fractional seconds.
     public static func parse(_ s: String) -> Date? {
-        let plain = Date.ISO8601FormatStyle(timeZone: TimeZone(identifier: "UTC")!)
-        if let d = try? plain.parse(s) { return d }
-        if let d = try? plain.time(includingFractionalSeconds: true).parse(s) { return d }
-        return nil
+        if let d = try? whole.parse(s) { return d }
+        return try? fractional.parse(s)
     }
+
+    private static let utc = TimeZone(identifier: "UTC")!
+    private static let whole = Date.ISO8601FormatStyle(timeZone: utc)
+    private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: utc)
 }
