@@ -90,6 +90,7 @@ let package = Package(
         .testTarget(name: "WatchConfigTests", dependencies: ["WatchConfig"]),
         .testTarget(name: "WatchStoreTests", dependencies: ["WatchStore", "WatchModel"]),
         .testTarget(name: "WatchEngineTests", dependencies: ["WatchEngine", "OutpostsSimulator",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "SinksTests", dependencies: ["Sinks", "WatchStore",
             .product(name: "Hummingbird", package: "hummingbird")]),

@@ -52,7 +52,10 @@ public enum Commands {
             }
         }
         if !report.failures.isEmpty {
-            throw CommandFailure(.failure, report.failures.map { "poll of \($0.orderId) failed: \($0.message)" })
+            throw CommandFailure(.failure, report.failures.map { failure in
+                failure.orderId.map { "poll of \($0) failed: \(failure.message)" }
+                    ?? "discovery (ListOrders) failed: \(failure.message)"
+            })
         }
     }
 

@@ -40,9 +40,14 @@ public final class Daemon: Sendable {
     public func run() async throws {
         let settings = try loadSettings(path: configPath, environment: environment)
         let throttles = ThrottleCounter()
+        // Every throttled answer slows the whole poller, even one the client's retry then got through.
+        let pollerBox = LockedValue<Poller?>(nil)
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger,
                                   credentials: credentials, environment: environment,
-                                  onThrottle: { throttles.increment() })
+                                  onThrottle: {
+                                      throttles.increment()
+                                      pollerBox.withLock { $0 }?.noteThrottle()
+                                  })
         let dispatcher = runtime.makeDispatcher()
         let notifier = self.notifier
         let watchdog = WatchdogPacer(interval: notifier.watchdogInterval)
@@ -59,6 +64,7 @@ public final class Daemon: Sendable {
             onHeartbeat: { if watchdog.due() { notifier.watchdog() } },
             onStatus: { status in notifier.status(Daemon.statusLine(status)) },
             heartbeatInterval: min(notifier.watchdogInterval ?? .seconds(5), .seconds(5)))
+        pollerBox.withLock { $0 = poller }
 
         // The schedule is loaded once the configured orders are in the store's watch set.
         try await runtime.store.syncWatchSet(settings.orders.map { ($0.id, $0.label) }, source: .config)

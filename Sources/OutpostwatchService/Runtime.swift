@@ -101,6 +101,7 @@ public final class Runtime: Sendable {
         // AsyncHTTPClient retries a refused connection until the connect timeout: keep it short, so a
         // receiver that is down costs seconds, not a stuck dispatcher.
         httpConfig.timeout = .init(connect: .seconds(2))
+        httpConfig.connectionPool.retryConnectionEstablishment = false
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
     }
 

@@ -220,6 +220,8 @@ public actor Poller {
                 }
             }
         }
+        // Cancelled before these could start: say so rather than report them as fine.
+        report.failures += pending.map { PollFailure(orderId: $0, message: "cancelled") }
         report.events = committed.enumerated().sorted { a, b in
             if a.element.order.id != b.element.order.id { return a.element.order.id < b.element.order.id }
             if a.element.sequence != b.element.sequence { return a.element.sequence < b.element.sequence }
