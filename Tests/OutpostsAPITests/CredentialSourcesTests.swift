@@ -192,7 +192,7 @@ struct CredentialSourcesTests {
             CredentialFixtures.expectSafeError(error, mentions: ["credential_process", "killed"], secrets: [])
         }
         let elapsed = ContinuousClock.now - started
-        #expect(elapsed < .seconds(3), "took \(elapsed)")
+        #expect(elapsed < .seconds(20), "took \(elapsed): the 47 s command must not be waited for")
         // The background child was in the killed process group: no `sleep 47` is left.
         let check = Process()
         check.executableURL = URL(fileURLWithPath: "/bin/sh")

@@ -156,7 +156,9 @@ import WatchStore
         let source = ScriptedSource()
         let ids = (10..<22).map(orderId)
         for id in ids { await source.set(apiOrder(id, "PREPARING")) }
-        await source.setDelay(.milliseconds(60))
+        // Each call takes far longer than the 20 ms rate spacing, so the bound of 3 is reached even on
+        // a loaded machine (a store commit can take tens of milliseconds there).
+        await source.setDelay(.milliseconds(300))
         let poller = makePoller(store: store, source: source,
                                 settings: settings(orders: ids, concurrency: 3, maxRPS: 50, path: path),
                                 recorder: Recorder())
@@ -437,7 +439,7 @@ import WatchStore
         loop.cancel()
         try await loop.value
         let took = ContinuousClock.now - stopAsked
-        #expect(took < .milliseconds(500))
+        #expect(took < .seconds(3), "cancellation must not wait for the hanging source (SIGTERM budget: 5 s)")
         await source.releaseHung()
         // The abandoned call produced nothing; the other order's events were all committed.
         #expect(try await store.history(orderId: hanging).isEmpty)

@@ -99,7 +99,7 @@ import WatchStore
             let asked = ContinuousClock.now
             loop.cancel()
             try await loop.value
-            #expect(ContinuousClock.now - asked < .seconds(1))
+            #expect(ContinuousClock.now - asked < .seconds(3), "shutdown must not wait for the hung call")
             #expect(try await store.history(orderId: Self.orderId).isEmpty)
         }
     }
