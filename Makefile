@@ -55,7 +55,7 @@ bench: build-tests
 
 ## reliability: the long fault-injection suite (a short subset runs in make test)
 reliability: build-tests journald
-	OUTPOSTWATCH_BIN=$(BIN) RELIABILITY_FULL=1 $(PYTHON) -m pytest -q Tests/python -k reliability
+	OUTPOSTWATCH_BIN=$(BIN) RELIABILITY_FULL=1 $(PYTHON) -m pytest -q Tests/python/test_daemon.py
 
 ## install: binary (static Swift runtime), unit, catalog, example config; DESTDIR honoured.
 ## INSTALL_BIN=PATH installs an already built binary instead of building the static one.

@@ -39,6 +39,7 @@ public final class Daemon: Sendable {
     /// for configuration (78) and startup (1) errors.
     public func run() async throws {
         let settings = try loadSettings(path: configPath, environment: environment)
+        let metrics = DaemonMetrics()
         let throttles = ThrottleCounter()
         // Every throttled answer slows the whole poller, even one the client's retry then got through.
         let pollerBox = LockedValue<Poller?>(nil)
@@ -46,6 +47,7 @@ public final class Daemon: Sendable {
                                   credentials: credentials, environment: environment,
                                   onThrottle: {
                                       throttles.increment()
+                                      metrics.recordThrottle()
                                       pollerBox.withLock { $0 }?.noteThrottle()
                                   })
         let dispatcher = runtime.makeDispatcher()
@@ -54,11 +56,12 @@ public final class Daemon: Sendable {
         let onEvents = self.onEvents
         let router = LockedValue(runtime.router)
         let poller = Poller(
-            store: runtime.store, source: runtime.client, settings: settings,
+            store: runtime.store, source: InstrumentedSource(base: runtime.client, metrics: metrics), settings: settings,
             route: { event in router.withLock { $0.sinks(for: event) } },
             logger: logger,
             onCommit: { events in
                 dispatcher.wake()
+                metrics.recordEvents(events)
                 onEvents(events)
             },
             onHeartbeat: { if watchdog.due() { notifier.watchdog() } },
@@ -90,6 +93,12 @@ public final class Daemon: Sendable {
         // systemd allows 5 s (SPEC section 7): past 3 s of graceful shutdown everything is cancelled.
         config.maximumGracefulShutdownDuration = .seconds(3)
         config.maximumCancellationDuration = .seconds(1)
+        if let http = settings.http {
+            let heartbeat = min(notifier.watchdogInterval ?? .seconds(5), .seconds(5))
+            let server = try MetricsServer.make(listen: http.listen, metrics: metrics, store: runtime.store,
+                                                poller: poller, healthWindow: heartbeat * 3, logger: logger)
+            config.services.append(.init(service: server))
+        }
         let group = ServiceGroup(configuration: config)
         do {
             try await group.run()

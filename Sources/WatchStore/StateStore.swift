@@ -536,6 +536,17 @@ public actor StateStore {
         return counts
     }
 
+    /// Delivery rows per state (for the metrics endpoint).
+    public func deliveryStateCounts() throws -> [DeliveryState: Int] {
+        var counts: [DeliveryState: Int] = [:]
+        for row in try db.query("SELECT state, count(*) AS n FROM deliveries GROUP BY state") {
+            if let state = DeliveryState(rawValue: try row.get("state", as: String.self)) {
+                counts[state] = try row.get("n", as: Int.self)
+            }
+        }
+        return counts
+    }
+
     // MARK: Retention
 
     /// Deletes delivered/failed deliveries finished before `deliveriesBefore`, and events (with their

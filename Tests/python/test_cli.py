@@ -196,3 +196,35 @@ def test_no_secret_in_any_output(binary, simulator, receiver, tmp_path):
     blob = "\n".join(outputs)
     assert AWS_SECRET not in blob
     assert WEBHOOK_SECRET not in blob and WEBHOOK_SECRET[6:] not in blob
+
+
+def test_demo_runs_to_its_summary(binary):
+    """`make demo`'s command, fast: every transition detected and every webhook verified."""
+    proc = run_cli(binary, "demo", "--speed", "4", "--no-color", timeout=120)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    out = proc.stdout
+    import re
+    detected = int(re.search(r"events detected:\s+(\d+)", out).group(1))
+    m = re.search(r"webhooks delivered/verified: (\d+) of (\d+) received, (\d+) rejected", out)
+    verified, received, rejected = map(int, m.groups())
+    first_seen = int(re.search(r"(\d+) order\.first_seen", out).group(1))
+    assert first_seen == 2
+    assert detected >= 20
+    assert rejected == 0
+    assert verified == received == detected - first_seen, out[-1500:]
+    for status in ["IN_PROGRESS", "SHIPPED", "DELIVERED", "INSTALLED", "COMPLETED", "CANCELLED"]:
+        assert status in out, f"{status} not shown"
+    assert "\x1b[" not in out, "no colour codes when stdout is not a terminal"
+
+
+def test_readme_config_examples_pass_check_config(binary, tmp_path):
+    """Every TOML block of the README is a config check-config accepts (region from the env)."""
+    import re
+    from conftest import ROOT
+    blocks = re.findall(r"```toml\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    assert blocks, "the README has no TOML example"
+    for i, block in enumerate(blocks):
+        path = tmp_path / f"readme-{i}.toml"
+        path.write_text(block)
+        proc = run_cli(binary, "check-config", config=path, env={"AWS_REGION": "us-west-2"})
+        assert proc.returncode == 0, f"README TOML block {i}:\n{block}\n{proc.stderr}"

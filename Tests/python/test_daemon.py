@@ -157,3 +157,39 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(binary, rec
                 assert e["id"] in received, f"{e['type']} #{e['sequence']} never delivered"
     finally:
         sim.stop()
+
+
+def test_metrics_and_health_endpoints(binary, simulator, tmp_path):
+    import urllib.request
+    from conftest import free_port
+    port = free_port()
+    config = write_config(tmp_path / "c.toml", simulator.url, tmp_path / "s.db", journald=False,
+                          extra=f'[http]\nlisten = "127.0.0.1:{port}"\n')
+    proc, notify = start_daemon(binary, config, tmp_path)
+    try:
+        wait_for(lambda: notify.has("READY=1"), what="READY=1")
+
+        def scrape():
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    return r.read().decode()
+            except OSError:
+                return None
+        text = wait_for(lambda: (t := scrape()) and 'outpostwatch_events_total{type="order.first_seen"} 2' in t and t,
+                        what="two first_seen events in /metrics")
+        samples = {}
+        for line in text.splitlines():
+            if line and not line.startswith("#"):
+                name, value = line.rsplit(" ", 1)
+                samples[name] = float(value)
+        assert samples['outpostwatch_polls_total{result="ok"}'] >= 2
+        assert samples["outpostwatch_api_latency_seconds_count"] >= 2
+        assert samples['outpostwatch_api_latency_seconds_bucket{le="+Inf"}'] == samples["outpostwatch_api_latency_seconds_count"]
+        assert samples["outpostwatch_last_successful_poll_timestamp_seconds"] > time.time() - 60
+        assert "# TYPE outpostwatch_api_latency_seconds histogram" in text
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+        notify.close()
