@@ -178,7 +178,7 @@ struct DispatcherService: Service {
     let dispatcher: Dispatcher
 
     func run() async throws {
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             await dispatcher.run()
         }
     }
@@ -231,7 +231,7 @@ struct ReloadService: Service {
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
-        try await cancelWhenGracefulShutdown {
+        await cancelWhenGracefulShutdown {
             for await _ in signals {
                 notifier.reloading()
                 await reload()
@@ -258,13 +258,8 @@ struct ReloadService: Service {
             let sinks = try Runtime.makeSinks(settings: settings, router: EventRouter(settings: settings,
                                               journaldAvailable: Journal.isAvailable),
                                               httpClient: runtime.httpClient, environment: daemon.environment)
-            var maxAges: [String: Duration] = [:]
-            var concurrency: [String: Int] = [:]
-            for hook in settings.webhooks {
-                maxAges[hook.name] = hook.maxAge
-                concurrency[hook.name] = hook.concurrency
-            }
-            await dispatcher.replaceSinks(sinks, maxAges: maxAges, concurrency: concurrency)
+            let limits = Runtime.sinkLimits(settings)
+            await dispatcher.replaceSinks(sinks, maxAges: limits.maxAges, concurrency: limits.concurrency)
             router.withLock { $0 = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable) }
         } catch {
             logger.error("reload failed: \(error); keeping the running sinks")

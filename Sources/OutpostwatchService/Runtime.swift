@@ -128,13 +128,19 @@ public final class Runtime: Sendable {
 
     /// A dispatcher draining this runtime's outbox to its sinks.
     public func makeDispatcher() -> Dispatcher {
+        let limits = Runtime.sinkLimits(settings)
+        return Dispatcher(store: store, sinks: sinks, maxAges: limits.maxAges, concurrency: limits.concurrency, logger: logger)
+    }
+
+    /// Each webhook's `max_age` and `concurrency`, keyed by sink name, as the dispatcher takes them.
+    static func sinkLimits(_ settings: Settings) -> (maxAges: [String: Duration], concurrency: [String: Int]) {
         var maxAges: [String: Duration] = [:]
         var concurrency: [String: Int] = [:]
         for hook in settings.webhooks {
             maxAges[hook.name] = hook.maxAge
             concurrency[hook.name] = hook.concurrency
         }
-        return Dispatcher(store: store, sinks: sinks, maxAges: maxAges, concurrency: concurrency, logger: logger)
+        return (maxAges, concurrency)
     }
 
     /// Releases the HTTP client.
