@@ -24,9 +24,37 @@ public enum Journal {
     /// The socket journald listens on for native-protocol entries.
     public static let socketPath = "/run/systemd/journal/socket"
 
-    /// Whether a journald is there to receive entries.
+    /// Whether a journald is there to receive entries: its socket accepts a connection.
+    ///
+    /// The socket file alone proves nothing: it outlives a journald that was killed (a container
+    /// or CI runner restarted without its journald), and entries sent to it are refused.
     public static var isAvailable: Bool {
-        FileManager.default.fileExists(atPath: socketPath)
+        isListening(socketPath)
+    }
+
+    /// Whether a datagram socket at `path` has a process bound to it.
+    public static func isListening(_ path: String) -> Bool {
+        #if canImport(Glibc)
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let pathBytes = Array(path.utf8)
+        guard pathBytes.count < MemoryLayout.size(ofValue: address.sun_path) else { return false }
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: pathBytes)
+            raw[pathBytes.count] = 0
+        }
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        return result == 0
+        #else
+        return FileManager.default.fileExists(atPath: path)
+        #endif
     }
 
     /// Sends one entry. Field names must already follow journald's rules (see ``fieldName(_:)``);

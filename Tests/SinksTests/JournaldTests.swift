@@ -123,6 +123,35 @@ struct JournaldTests {
         for secret in ["c2VjcmV0", "AKIA", "FwoG"] { #expect(!text.contains(secret)) }
     }
 
+    @Test("a socket file with no process behind it is not a journald")
+    func staleSocketIsNotAvailable() throws {
+        // A real datagram socket bound by a child process: listening while it runs, stale (file
+        // left behind, connections refused) once it is killed, like a journald killed by a restart.
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let path = dir.appendingPathComponent("socket").path
+        #expect(!Journal.isListening(path), "no file at all")
+        let holder = Process()
+        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
+        holder.arguments = ["-c", """
+            import socket, sys, time
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
+            print("bound", flush=True); time.sleep(60)
+            """, path]
+        let output = Pipe()
+        holder.standardOutput = output
+        try holder.run()
+        _ = output.fileHandleForReading.availableData  // waits for "bound"
+        #expect(Journal.isListening(path), "bound by a live process")
+        // SIGKILL, like a journald killed by a restart (and a spawned child may inherit a
+        // blocked SIGTERM from the test runner's thread).
+        kill(holder.processIdentifier, SIGKILL)
+        holder.waitUntilExit()
+        #expect(FileManager.default.fileExists(atPath: path), "the file outlives the process")
+        #expect(!Journal.isListening(path), "stale: nobody behind the file")
+    }
+
     @Test("the catalog documents exactly the MESSAGE_IDs the code writes, and journalctl accepts it")
     func catalog() throws {
         let path = repositoryRoot.appendingPathComponent("systemd/outpostwatch.catalog")

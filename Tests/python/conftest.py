@@ -198,9 +198,10 @@ def write_config(path, simulator_url, store, orders=(ORDER_1, ORDER_2), webhook_
 @pytest.fixture(scope="session")
 def journald():
     sock = "/run/systemd/journal/socket"
-    if not os.path.exists(sock):
-        subprocess.run([str(ROOT / "scripts/ensure-journald.sh")], check=False)
-    need(os.path.exists(sock), "journald (/run/systemd/journal/socket)")
+    # The script starts a journald unless one is listening; a socket file left behind by a
+    # killed journald does not count (entries sent to it are refused).
+    started = subprocess.run([str(ROOT / "scripts/ensure-journald.sh")], check=False)
+    need(started.returncode == 0, "a listening journald (/run/systemd/journal/socket)")
     need(shutil.which("journalctl") is not None, "journalctl")
     return sock
 
@@ -225,3 +226,30 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --- Figures: what the reliability tests measured, printed as one table at the end ------------
+# A test asks for the `figures` fixture and calls `figures("what", value, "unit")`; the session
+# prints every figure in a table (`make reliability` shows it) and writes them to
+# $RELIABILITY_JSON when that is set, so runs can be compared.
+_FIGURES = []
+
+
+@pytest.fixture
+def figures(request):
+    def record(what, value, unit=""):
+        _FIGURES.append({"test": request.node.name, "what": what, "value": value, "unit": unit})
+    return record
+
+
+def pytest_terminal_summary(terminalreporter):
+    if not _FIGURES:
+        return
+    terminalreporter.section("reliability figures")
+    width = max(len(f["what"]) for f in _FIGURES)
+    for f in _FIGURES:
+        value = f"{f['value']:.3g}" if isinstance(f["value"], float) else str(f["value"])
+        terminalreporter.write_line(f"{f['what']:<{width}}  {value:>10} {f['unit']:<10} ({f['test']})")
+    path = os.environ.get("RELIABILITY_JSON")
+    if path:
+        Path(path).write_text(json.dumps(_FIGURES, indent=2) + "\n")
