@@ -6,7 +6,7 @@ import Foundation
 // never rejected. Timestamps arrive as epoch seconds; ISO-8601 strings are accepted too.
 
 /// `Order`: the answer of GetOrder.
-public struct Order: Codable, Sendable, Equatable {
+public struct Order: Codable, Sendable, Hashable {
     public var outpostId: String?
     public var orderId: String?
     public var status: String?
@@ -45,7 +45,7 @@ public struct Order: Codable, Sendable, Equatable {
 }
 
 /// `LineItem`
-public struct LineItem: Codable, Sendable, Equatable {
+public struct LineItem: Codable, Sendable, Hashable {
     public var catalogItemId: String?
     public var lineItemId: String?
     public var quantity: Int?
@@ -81,7 +81,7 @@ public struct LineItem: Codable, Sendable, Equatable {
 }
 
 /// `ShipmentInformation`
-public struct ShipmentInformation: Codable, Sendable, Equatable {
+public struct ShipmentInformation: Codable, Sendable, Hashable {
     public var shipmentTrackingNumber: String?
     /// `ShipmentCarrier` enum (DHL, DBS, FEDEX, UPS, EXPEDITORS, …), verbatim.
     public var shipmentCarrier: String?
@@ -98,7 +98,7 @@ public struct ShipmentInformation: Codable, Sendable, Equatable {
 }
 
 /// `LineItemAssetInformation`
-public struct LineItemAssetInformation: Codable, Sendable, Equatable {
+public struct LineItemAssetInformation: Codable, Sendable, Hashable {
     public var assetId: String?
     public var macAddressList: [String]?
 

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// AWS Signature Version 4, header-based, computed exactly as botocore's `SigV4Auth` does for
 /// every service but S3 (path segments encoded once more, payload always hashed).
@@ -11,6 +12,9 @@ import Foundation
 public struct SigV4Signer: Sendable {
     public let service: String
     public let region: String
+    /// The derived key of the current day: four HMACs saved on every request but the first of a
+    /// day (a daemon signs thousands of requests a day with the same secret).
+    private let keyCache = SigningKeyCache()
 
     public init(service: String, region: String) {
         self.service = service
@@ -107,7 +111,7 @@ public struct SigV4Signer: Sendable {
         let canonicalHeaders = names.map { name in
             name + ":" + valuesByName[name]!.map(Self.trimAll).joined(separator: ",")
         }.joined(separator: "\n")
-        let signedHeaders = names.map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ";")
+        let signedHeaders = names.map(Self.strip).joined(separator: ";")
         let payloadHash = payloadHashHeader ?? Self.hex(SHA256.hash(data: body))
 
         let request = [method.uppercased(), path, query, canonicalHeaders + "\n", signedHeaders, payloadHash]
@@ -137,6 +141,13 @@ public struct SigV4Signer: Sendable {
     }
 
     private func signingKey(secretAccessKey: String, day: String) -> SymmetricKey {
+        if let cached = keyCache.key(secretAccessKey: secretAccessKey, day: day) { return cached }
+        let key = deriveSigningKey(secretAccessKey: secretAccessKey, day: day)
+        keyCache.store(key, secretAccessKey: secretAccessKey, day: day)
+        return key
+    }
+
+    private func deriveSigningKey(secretAccessKey: String, day: String) -> SymmetricKey {
         var key = SymmetricKey(data: Array("AWS4\(secretAccessKey)".utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Array(HMAC<SHA256>.authenticationCode(for: Array(part.utf8), using: key)))
@@ -220,8 +231,18 @@ public struct SigV4Signer: Sendable {
         return first + output.joined(separator: "/") + last
     }
 
+    /// Python's `str.strip()`: Python whitespace removed at both ends.
+    private static func strip(_ value: String) -> String {
+        let scalars = value.unicodeScalars
+        guard let first = scalars.firstIndex(where: { !isPythonWhitespace($0) }),
+              let last = scalars.lastIndex(where: { !isPythonWhitespace($0) }) else { return "" }
+        return String(scalars[first...last])
+    }
+
     /// Python's `' '.join(value.split())`: strip and collapse runs of Python whitespace.
     private static func trimAll(_ value: String) -> String {
+        // Nearly every header value is ASCII with single inner spaces: nothing to do.
+        if isAlreadyTrimmedASCII(value) { return value }
         var words: [String] = []
         var current = String.UnicodeScalarView()
         for scalar in value.unicodeScalars {
@@ -236,6 +257,22 @@ public struct SigV4Signer: Sendable {
         }
         if !current.isEmpty { words.append(String(current)) }
         return words.joined(separator: " ")
+    }
+
+    /// ASCII only, no whitespace but single spaces between words.
+    private static func isAlreadyTrimmedASCII(_ value: String) -> Bool {
+        var previousWasSpace = true  // a leading space is not trimmed
+        for byte in value.utf8 {
+            // Control characters include Python whitespace (\t \n \v \f \r, U+001C…U+001F).
+            if byte >= 0x80 || byte < 0x20 { return false }
+            if byte == 0x20 {
+                if previousWasSpace { return false }
+                previousWasSpace = true
+            } else {
+                previousWasSpace = false
+            }
+        }
+        return !previousWasSpace  // a trailing space (or an empty value) takes the general path
     }
 
     /// `str.isspace()` is Unicode White_Space plus the ASCII separators U+001C…U+001F.
@@ -307,5 +344,27 @@ public struct SigV4Signer: Sendable {
         let month = mp < 10 ? mp + 3 : mp - 9
         let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
         return (year, month, day, secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60, days)
+    }
+}
+
+/// The signing key of one (secret, day), shared by the copies of a signer.
+private final class SigningKeyCache: Sendable {
+    private struct Entry {
+        var secretAccessKey: String
+        var day: String
+        var key: SymmetricKey
+    }
+
+    private let entry = Mutex<Entry?>(nil)
+
+    func key(secretAccessKey: String, day: String) -> SymmetricKey? {
+        entry.withLock { entry in
+            guard let entry, entry.day == day, entry.secretAccessKey == secretAccessKey else { return nil }
+            return entry.key
+        }
+    }
+
+    func store(_ key: SymmetricKey, secretAccessKey: String, day: String) {
+        entry.withLock { $0 = Entry(secretAccessKey: secretAccessKey, day: day, key: key) }
     }
 }

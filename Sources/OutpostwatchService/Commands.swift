@@ -29,18 +29,12 @@ public enum Commands {
                             credentials: (any CredentialProvider)? = nil) async throws {
         let settings = try loadSettings(path: configPath)
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger, credentials: credentials)
-        let report: OnceReport
-        do {
-            try await runtime.store.syncWatchSet(settings.orders.map { ($0.id, $0.label) }, source: .config)
-            let router = runtime.router
-            let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
-                                route: { router.sinks(for: $0) }, logger: logger, onCommit: { _ in })
-            report = await poller.pollAllOnce()
-            _ = await runtime.makeDispatcher().drainOnce()
-        } catch {
-            await runtime.shutdown()
-            throw CommandFailure(.failure, "\(error)")
-        }
+        // The poller syncs the watch set itself; a store error is one of the report's failures.
+        let router = runtime.router
+        let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
+                            route: { router.sinks(for: $0) }, logger: logger, onCommit: { _ in })
+        let report = await poller.pollAllOnce()
+        _ = await runtime.makeDispatcher().drainOnce()
         await runtime.shutdown()
         if json {
             try Output.json(report.events)
@@ -53,8 +47,8 @@ public enum Commands {
         }
         if !report.failures.isEmpty {
             throw CommandFailure(.failure, report.failures.map { failure in
-                failure.orderId.map { "poll of \($0) failed: \(failure.message)" }
-                    ?? "discovery (ListOrders) failed: \(failure.message)"
+                // Failures without an order (discovery, the store) say what failed themselves.
+                failure.orderId.map { "poll of \($0) failed: \(failure.message)" } ?? failure.message
             })
         }
     }

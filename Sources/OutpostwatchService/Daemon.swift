@@ -69,13 +69,11 @@ public final class Daemon: Sendable {
             heartbeatInterval: min(notifier.watchdogInterval ?? .seconds(5), .seconds(5)))
         pollerBox.withLock { $0 = poller }
 
-        // The schedule is loaded once the configured orders are in the store's watch set.
-        try await runtime.store.syncWatchSet(settings.orders.map { ($0.id, $0.label) }, source: .config)
-        let watched = try await runtime.store.watchedOrders().filter(\.active)
-        let failing = watched.filter(\.failing).count
-        notifier.ready(status: Daemon.statusLine(watching: watched.count, failing: failing))
+        // READY=1 once the store is open and the schedule loaded (the poller keeps it for run()).
+        let loaded = try await poller.loadSchedule()
+        notifier.ready(status: Daemon.statusLine(loaded))
         logger.info("outpostwatch started", metadata: [
-            "orders": "\(watched.count)", "config": "\(configPath)",
+            "orders": "\(loaded.watching)", "config": "\(configPath)",
             "endpoint": "\(runtime.client.endpoint.url.absoluteString)", "store": "\(settings.storage.path)",
         ])
 

@@ -50,7 +50,8 @@ public enum PollEvaluation {
                                     change: Change(field: .status, from: .from(watched.snapshot?.status), to: .null)))
             }
             return PollCommit(orderId: watched.orderId, polledAt: at, succeeded: true, snapshot: nil,
-                              consecutiveFailures: 0, failing: false, notFound: true, lastError: nil, events: events)
+                              consecutiveFailures: 0, failing: false, notFound: true, lastError: nil, events: events,
+                              onlyPollTimesChanged: events.isEmpty && isSettled(watched) && watched.notFound)
         case .order(let order):
             let snapshot: OrderSnapshot
             do {
@@ -64,7 +65,9 @@ public enum PollEvaluation {
             let events = recovery(watched, at: at)
                 + OrderDiff.events(old: watched.snapshot, new: snapshot, label: watched.label, at: at)
             return PollCommit(orderId: watched.orderId, polledAt: at, succeeded: true, snapshot: snapshot,
-                              consecutiveFailures: 0, failing: false, notFound: false, lastError: nil, events: events)
+                              consecutiveFailures: 0, failing: false, notFound: false, lastError: nil, events: events,
+                              onlyPollTimesChanged: events.isEmpty && isSettled(watched) && !watched.notFound
+                                  && watched.snapshot == snapshot)
         }
     }
 
@@ -82,6 +85,11 @@ public enum PollEvaluation {
         return PollCommit(orderId: watched.orderId, polledAt: at, succeeded: false, snapshot: nil,
                           consecutiveFailures: failures, failing: watched.failing || nowFailing,
                           notFound: watched.notFound, lastError: message, events: events)
+    }
+
+    /// Nothing about the order's failure state would change with a successful poll.
+    private static func isSettled(_ watched: WatchedOrder) -> Bool {
+        watched.consecutiveFailures == 0 && !watched.failing && watched.lastError == nil
     }
 
     private static func recovery(_ watched: WatchedOrder, at: Date) -> [Event] {

@@ -63,6 +63,9 @@ public actor Poller {
     public static let onceThrottleAttempts = 6
     /// A poll whose commit failed is retried after at most this long.
     public static let storeErrorRetry: Duration = .seconds(30)
+    /// How long the poll times of unchanged polls may wait in memory before they are written
+    /// (see ``StateStore/flushPollTimes()``): one fsync per this interval instead of per poll.
+    public static let pollTimeFlushInterval: Duration = .seconds(2)
 
     private let store: StateStore
     private let source: any OrderSource
@@ -96,6 +99,16 @@ public actor Poller {
     private var lastLoopAt = Date()
     private var reportedCounts: (watching: Int, failing: Int)?
     private var sleeper: Task<Void, Never>?
+    /// Since when the store holds poll times in memory; `nil` when it holds none.
+    private var pollTimesHeldSince: ContinuousClock.Instant?
+    /// A fingerprint (``Hasher``) of the last answer committed for each order whose stored state
+    /// it settled (found, no failure): the same answer again can change nothing but the poll
+    /// time, so it is recorded without reading and decoding the stored state or diffing. The
+    /// daemon is the only writer of an order's state while it runs, so the stored state cannot
+    /// move under a fingerprint. In memory only, so the first poll after a start takes the full path.
+    private var settledAnswers: [String: Int] = [:]
+    /// ``loadWatchSet()`` ran (through ``loadSchedule()``), so ``run()`` need not load again.
+    private var scheduleLoaded = false
     private var random = SystemRandomNumberGenerator()
 
     /// - Parameters:
@@ -134,11 +147,14 @@ public actor Poller {
     ///
     /// - Throws: a store error while loading the watch set at start.
     public func run() async throws {
-        try await loadWatchSet()
+        if !scheduleLoaded { try await loadWatchSet() }
         await withDiscardingTaskGroup { group in
             while !Task.isCancelled {
                 beat()
                 let now = ContinuousClock.now
+                if let held = pollTimesHeldSince, now - held >= Self.pollTimeFlushInterval {
+                    await flushPollTimes()
+                }
                 for work in takeDueWork(now: now) {
                     switch work {
                     case .poll(let orderId):
@@ -150,7 +166,18 @@ public actor Poller {
                 await sleep(until: nextWake(now: now))
             }
         }
+        await flushPollTimes()
         logger.debug("poll loop stopped")
+    }
+
+    /// Puts the configured orders in the store's watch set and plans the first polls, so the
+    /// caller can report readiness (READY=1) with the counts; ``run()`` then starts polling
+    /// without loading again. Calling it is optional: ``run()`` loads when it was not called.
+    ///
+    /// - Throws: a store error.
+    public func loadSchedule() async throws -> PollerStatus {
+        try await loadWatchSet()
+        return status()
     }
 
     /// Discovers once and polls every active order once (respecting concurrency and rate), commits
@@ -227,6 +254,7 @@ public actor Poller {
             if a.element.sequence != b.element.sequence { return a.element.sequence < b.element.sequence }
             return a.offset < b.offset
         }.map(\.element)
+        await flushPollTimes()
         reportStatusIfChanged()
         return report
     }
@@ -290,6 +318,7 @@ public actor Poller {
         for (order, offset) in zip(pollable, offsets) { due[order.orderId] = now + offset }
         discoverDue = [:]
         for index in settings.discover.indices { discoverDue[index] = now }
+        scheduleLoaded = true
         logger.info("watch set loaded", metadata: ["orders": "\(orders.count)", "scheduled": "\(pollable.count)"])
         reportStatusIfChanged()
     }
@@ -298,6 +327,7 @@ public actor Poller {
         tracked = Dictionary(uniqueKeysWithValues: orders.map {
             ($0.orderId, Tracked(failing: $0.failing, terminal: $0.snapshot?.isTerminal ?? false))
         })
+        settledAnswers = settledAnswers.filter { tracked[$0.key] != nil }
     }
 
     /// Re-reads the active watch set after a reload or a discovery sweep and fixes the schedule:
@@ -362,9 +392,21 @@ public actor Poller {
     private func nextWake(now: ContinuousClock.Instant) -> ContinuousClock.Instant {
         var candidates = discoverDue.filter { !discovering.contains($0.key) }.map(\.value)
         if fetching < max(1, settings.poll.concurrency), let (_, at) = earliestDue() { candidates.append(at) }
-        let heartbeat = now + heartbeatInterval
-        guard let soonest = candidates.min() else { return heartbeat }
-        return min(heartbeat, max(soonest, limiter.nextAvailable(now: now)))
+        var wake = now + heartbeatInterval
+        if let soonest = candidates.min() { wake = min(wake, max(soonest, limiter.nextAvailable(now: now))) }
+        if let held = pollTimesHeldSince { wake = min(wake, held + Self.pollTimeFlushInterval) }
+        return wake
+    }
+
+    /// Writes the poll times the store holds; on failure they stay held and are tried again.
+    private func flushPollTimes() async {
+        do {
+            try await store.flushPollTimes()
+            pollTimesHeldSince = nil
+        } catch {
+            pollTimesHeldSince = .now
+            logger.warning("could not write poll times; retrying", metadata: ["error": "\(error)"])
+        }
     }
 
     private func sleep(until deadline: ContinuousClock.Instant) async {
@@ -446,7 +488,7 @@ public actor Poller {
         var attempts = 0
         while true {
             if !rescheduleOnThrottle {
-                guard await waitForToken() else { return PollFailure(orderId: nil, message: "cancelled") }
+                guard await waitForToken() else { return PollFailure(orderId: nil, message: "discovery cancelled") }
             }
             attempts += 1
             let answer = await abandoningOnCancel {
@@ -455,7 +497,7 @@ public actor Poller {
             let summaries: [OrderSummary]
             switch answer {
             case nil:
-                return PollFailure(orderId: nil, message: "cancelled")
+                return PollFailure(orderId: nil, message: "discovery cancelled")
             case .success(let list):
                 summaries = list
                 limiter.recordSuccess()
@@ -519,6 +561,11 @@ public actor Poller {
         let store = self.store
         let route = self.route
         let failingAfter = settings.poll.failingAfter
+        let fingerprint: Int? = if case .order(let order) = result { Self.fingerprint(order) } else { nil }
+        if let fingerprint, settledAnswers[orderId] == fingerprint, tracked[orderId] != nil {
+            return await recordUnchanged(orderId)
+        }
+        settledAnswers[orderId] = nil
         do {
             // Detached from the caller's cancellation: once a fetch has produced an answer, its
             // commit always completes, so a SIGTERM mid-commit neither loses nor repeats it.
@@ -533,6 +580,10 @@ public actor Poller {
                 return (try await store.commit(commit, route: route), commit)
             }.value
             guard let (events, commit) = stored else { return .unwatched }
+            if let fingerprint, commit.succeeded, !commit.failing, !commit.notFound, commit.consecutiveFailures == 0 {
+                settledAnswers[orderId] = fingerprint
+            }
+            if commit.onlyPollTimesChanged && pollTimesHeldSince == nil { pollTimesHeldSince = .now }
             if tracked[orderId] != nil {
                 tracked[orderId]?.failing = commit.failing
                 if let snapshot = commit.snapshot { tracked[orderId]?.terminal = snapshot.isTerminal }
@@ -548,6 +599,27 @@ public actor Poller {
                          metadata: ["order_id": "\(orderId)", "error": "\(error)"])
             return .storeError("state store: \(error)")
         }
+    }
+
+    /// Records a poll that answered exactly what was committed last: only its time changes.
+    private func recordUnchanged(_ orderId: String) async -> Recorded {
+        let commit = PollCommit(orderId: orderId, polledAt: Date(), succeeded: true, snapshot: nil,
+                                consecutiveFailures: 0, failing: false, notFound: false, lastError: nil,
+                                events: [], onlyPollTimesChanged: true)
+        do {
+            _ = try await store.commit(commit, route: route)
+        } catch {
+            settledAnswers[orderId] = nil
+            return .storeError("state store: \(error)")
+        }
+        if pollTimesHeldSince == nil { pollTimesHeldSince = .now }
+        return .committed([], commit)
+    }
+
+    static func fingerprint(_ order: Order) -> Int {
+        var hasher = Hasher()
+        hasher.combine(order)
+        return hasher.finalize()
     }
 
     private func reportStatusIfChanged() {

@@ -66,9 +66,13 @@ public struct PollCommit: Sendable, Equatable {
     public var lastError: String?
     /// New events, in order, with `sequence` 0: the store assigns `lastSequence + 1, + 2, …`.
     public var events: [Event]
+    /// Nothing but the poll times differ from what is stored (no event, same snapshot, same
+    /// failure state): the store may hold the times in memory and write them in a later
+    /// transaction (see ``StateStore/commit(_:route:)``).
+    public var onlyPollTimesChanged: Bool
 
     public init(orderId: String, polledAt: Date, succeeded: Bool, snapshot: OrderSnapshot?, consecutiveFailures: Int,
-                failing: Bool, notFound: Bool, lastError: String?, events: [Event]) {
+                failing: Bool, notFound: Bool, lastError: String?, events: [Event], onlyPollTimesChanged: Bool = false) {
         self.orderId = orderId
         self.polledAt = polledAt
         self.succeeded = succeeded
@@ -78,6 +82,7 @@ public struct PollCommit: Sendable, Equatable {
         self.notFound = notFound
         self.lastError = lastError
         self.events = events
+        self.onlyPollTimesChanged = onlyPollTimesChanged
     }
 }
 
@@ -208,6 +213,17 @@ public actor StateStore {
     public nonisolated let path: String
     public nonisolated let readOnly: Bool
     private let db: Database
+    /// Poll times of quiet polls (``PollCommit/onlyPollTimesChanged``) not written yet. An
+    /// unchanged poll is by far the most common result; writing its two timestamps in a
+    /// transaction of its own would cost an fsync per poll. They are written with the next
+    /// transaction or by ``flushPollTimes()``; a crash loses at most these timestamps, never a
+    /// state, an event or a delivery. Reads through this store see them at once.
+    private var unwrittenPollTimes: [String: UnwrittenPollTime] = [:]
+
+    fileprivate struct UnwrittenPollTime {
+        var polledAt: Date
+        var succeededAt: Date?
+    }
 
     /// Opens (creating if needed) and migrates the database at `path`.
     ///
@@ -240,9 +256,32 @@ public actor StateStore {
         self.db = database
     }
 
-    /// Closes the connection; later calls throw `.misuse`. Closing also happens on deinit.
+    /// Writes the unwritten poll times, then closes the connection; later calls throw `.misuse`.
+    /// Closing also happens on deinit (without that write).
     public func close() {
+        try? flushPollTimes()
         db.close()
+    }
+
+    /// Whether poll times are held in memory, waiting for ``flushPollTimes()``.
+    public var hasUnwrittenPollTimes: Bool { !unwrittenPollTimes.isEmpty }
+
+    /// Writes the poll times of quiet polls held in memory, in one transaction.
+    public func flushPollTimes() throws {
+        guard !unwrittenPollTimes.isEmpty else { return }
+        try db.transaction { try writePollTimes() }
+        unwrittenPollTimes = [:]
+    }
+
+    /// The poll-time updates, inside the caller's transaction; the caller clears the buffer once
+    /// that transaction has committed.
+    private func writePollTimes() throws {
+        for (orderId, times) in unwrittenPollTimes {
+            try db.execute("""
+                UPDATE orders SET last_poll_at = ?1, last_success_at = coalesce(?2, last_success_at)
+                WHERE order_id = ?3
+                """, [times.polledAt, times.succeededAt, orderId])
+        }
     }
 
     // MARK: Watch set
@@ -328,11 +367,19 @@ public actor StateStore {
             throw StoreError(kind: .misuse,
                              message: "\(path): event \(stray.id) is about order \(stray.order.id), not \(result.orderId)")
         }
+        if result.onlyPollTimesChanged && result.events.isEmpty {
+            let earlierSuccess = unwrittenPollTimes[result.orderId]?.succeededAt
+            unwrittenPollTimes[result.orderId] = UnwrittenPollTime(
+                polledAt: result.polledAt, succeededAt: result.succeeded ? result.polledAt : earlierSuccess)
+            return []
+        }
         let snapshotJSON = try result.snapshot.map(Self.encodeSnapshot)
         let recordedAt = Date()
         let successAt: Date? = result.succeeded ? result.polledAt : nil
         let changeAt: Date? = result.events.isEmpty ? nil : result.polledAt
-        return try db.transaction {
+        let committed: [Event] = try db.transaction {
+            // Held poll times ride along: this transaction pays the fsync anyway.
+            try writePollTimes()
             try db.execute("""
                 INSERT INTO orders (order_id, source, active, snapshot, consecutive_failures, failing, not_found,
                                     last_poll_at, last_success_at, last_change_at, last_error, created_at)
@@ -376,6 +423,8 @@ public actor StateStore {
                            [stored.last!.sequence, result.orderId])
             return stored
         }
+        unwrittenPollTimes = [:]
+        return committed
     }
 
     // MARK: History
@@ -586,6 +635,7 @@ public actor StateStore {
             failing: try row.get("failing"), notFound: try row.get("not_found"),
             lastPollAt: try row.get("last_poll_at"), lastSuccessAt: try row.get("last_success_at"),
             lastChangeAt: try row.get("last_change_at"), lastError: try row.get("last_error"))
+            .withUnwrittenPollTimes(unwrittenPollTimes)
     }
 
     private func delivery(from row: Row) throws -> Delivery {
@@ -646,5 +696,16 @@ public actor StateStore {
 
     private static func jsonArray(_ strings: [String]) throws -> String {
         String(decoding: try JSONEncoder().encode(strings), as: UTF8.self)
+    }
+}
+
+private extension WatchedOrder {
+    /// This order as it will be once its held poll times are written.
+    func withUnwrittenPollTimes(_ held: [String: StateStore.UnwrittenPollTime]) -> WatchedOrder {
+        guard let times = held[orderId] else { return self }
+        var order = self
+        order.lastPollAt = times.polledAt
+        if let success = times.succeededAt { order.lastSuccessAt = success }
+        return order
     }
 }

@@ -125,30 +125,29 @@ struct JournaldTests {
 
     @Test("a socket file with no process behind it is not a journald")
     func staleSocketIsNotAvailable() throws {
-        // A real datagram socket bound by a child process: listening while it runs, stale (file
-        // left behind, connections refused) once it is killed, like a journald killed by a restart.
+        // A real datagram socket: listening while bound and open, stale once closed (the file
+        // stays, connections are refused), like the socket of a journald killed by a restart.
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("socket").path
         #expect(!Journal.isListening(path), "no file at all")
-        let holder = Process()
-        holder.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
-        holder.arguments = ["-c", """
-            import socket, sys, time
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1])
-            print("bound", flush=True); time.sleep(60)
-            """, path]
-        let output = Pipe()
-        holder.standardOutput = output
-        try holder.run()
-        _ = output.fileHandleForReading.availableData  // waits for "bound"
-        #expect(Journal.isListening(path), "bound by a live process")
-        // SIGKILL, like a journald killed by a restart (and a spawned child may inherit a
-        // blocked SIGTERM from the test runner's thread).
-        kill(holder.processIdentifier, SIGKILL)
-        holder.waitUntilExit()
-        #expect(FileManager.default.fileExists(atPath: path), "the file outlives the process")
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        try #require(fd >= 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: Array(path.utf8) + [0])
+        }
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size))
+            }
+        }
+        try #require(bound == 0, "bind: \(String(cString: strerror(errno)))")
+        #expect(Journal.isListening(path), "bound and open")
+        close(fd)
+        #expect(FileManager.default.fileExists(atPath: path), "the file outlives the socket")
         #expect(!Journal.isListening(path), "stale: nobody behind the file")
     }
 
