@@ -39,6 +39,31 @@ private func snapshot(_ status: String) -> OrderSnapshot {
         #expect(unchanged.events.isEmpty && unchanged.succeeded)
     }
 
+    @Test func onlyPollTimesChangedWhenNothingElseDoes() throws {
+        func quiet(_ watched: WatchedOrder, _ outcome: PollResult) throws -> Bool {
+            try #require(PollEvaluation.evaluate(watched: watched, outcome: outcome, failingAfter: 3, at: at))
+                .onlyPollTimesChanged
+        }
+        let settled = WatchedOrder(orderId: orderId, snapshot: snapshot("PREPARING"), lastSequence: 1)
+        #expect(try quiet(settled, .order(apiOrder("PREPARING"))))
+        #expect(try !quiet(settled, .order(apiOrder("IN_PROGRESS"))), "a change")
+        #expect(try !quiet(WatchedOrder(orderId: orderId), .order(apiOrder("PREPARING"))), "the first poll")
+        #expect(try !quiet(settled, .failed("HTTP 500")), "a failure")
+        #expect(try !quiet(settled, .notFound), "gone")
+        var afterFailure = settled
+        afterFailure.consecutiveFailures = 1
+        afterFailure.lastError = "HTTP 500"
+        #expect(try !quiet(afterFailure, .order(apiOrder("PREPARING"))), "clears the failure count")
+        var failing = afterFailure
+        failing.consecutiveFailures = 3
+        failing.failing = true
+        #expect(try !quiet(failing, .order(apiOrder("PREPARING"))), "recovers")
+        var gone = settled
+        gone.notFound = true
+        #expect(try quiet(gone, .notFound), "still gone")
+        #expect(try !quiet(gone, .order(apiOrder("PREPARING"))), "back")
+    }
+
     @Test func failuresCountUpAndFailOnceAtTheThreshold() throws {
         var watched = WatchedOrder(orderId: orderId, label: "rack", snapshot: snapshot("IN_PROGRESS"))
         var emitted: [EventType] = []

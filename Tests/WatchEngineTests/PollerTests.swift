@@ -113,6 +113,41 @@ import WatchStore
         #expect(watched.consecutiveFailures == 0 && !watched.failing)
     }
 
+    @Test func repeatedAnswersOnlyMovePollTimesAndChangesAreStillSeen() async throws {
+        let path = try temporaryStorePath()
+        let store = try StateStore(path: path)
+        let source = ScriptedSource()
+        let id = orderId(7)
+        await source.set(apiOrder(id, "PREPARING"))
+        let recorder = Recorder()
+        let poller = makePoller(store: store, source: source, settings: settings(orders: [id], failingAfter: 3, path: path),
+                                recorder: recorder)
+        func onDisk() async throws -> WatchedOrder? { try await StateStore(path: path, readOnly: true).watchedOrder(id) }
+        _ = await poller.pollAllOnce()
+        let first = try #require(try await onDisk()?.lastPollAt)
+        for _ in 0..<3 {
+            let report = await poller.pollAllOnce()
+            #expect(report.events.isEmpty && report.failures.isEmpty)
+        }
+        // The same answer again: written at the end of the round (pollAllOnce flushes), nothing else.
+        let after = try #require(try await onDisk())
+        #expect(after.lastPollAt! > first && after.lastSuccessAt == after.lastPollAt)
+        #expect(after.lastSequence == 1 && after.snapshot?.status == "PREPARING")
+
+        await source.set(apiOrder(id, "IN_PROGRESS"))
+        #expect(await poller.pollAllOnce().events.map(\.type) == [.orderStatusChanged])
+        // A failure in between: the same answer afterwards must reset the count, not pass as unchanged.
+        let error = OutpostsError(kind: .server, code: "InternalServerException", message: "try later", statusCode: 500)
+        await source.script(id, [.fail(error)])
+        _ = await poller.pollAllOnce()
+        #expect(try await onDisk()?.consecutiveFailures == 1)
+        #expect(await poller.pollAllOnce().failures.isEmpty)
+        let settled = try #require(try await onDisk())
+        #expect(settled.consecutiveFailures == 0 && settled.lastError == nil)
+        #expect(recorder.types(of: id) == [.orderFirstSeen, .orderStatusChanged])
+        #expect(try await store.history(orderId: id).map(\.sequence) == [1, 2])
+    }
+
     @Test func invalidBodyIsAFailureWithoutEvents() async throws {
         let path = try temporaryStorePath()
         let store = try StateStore(path: path)

@@ -215,3 +215,58 @@ import WatchStore
         }
     }
 }
+
+@Suite struct HeldPollTimeTests {
+    /// A poll that changed nothing but its time.
+    static func quiet(_ orderId: String = Sample.orderA, at seconds: Double) -> PollCommit {
+        var commit = Sample.success(orderId, at: seconds, events: [])
+        commit.onlyPollTimesChanged = true
+        return commit
+    }
+
+    @Test func quietPollTimesAreHeldThenWrittenByFlushCommitOrClose() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/s.db"
+            let store = try StateStore(path: path)
+            try await store.syncWatchSet([(Sample.orderA, nil), (Sample.orderB, nil)], source: .config)
+            _ = try await store.commit(Sample.success(Sample.orderA, at: 0, events: [Sample.event()]), route: { _ in [] })
+            func fromDisk(_ orderId: String) async throws -> WatchedOrder? {
+                try await StateStore(path: path, readOnly: true).watchedOrder(orderId)
+            }
+
+            // Held: this store sees the new time at once, another connection does not yet.
+            #expect(try await store.commit(Self.quiet(at: 10), route: { _ in [] }).isEmpty)
+            #expect(await store.hasUnwrittenPollTimes)
+            let seen = try #require(try await store.watchedOrder(Sample.orderA))
+            #expect(seen.lastPollAt == Sample.at(10) && seen.lastSuccessAt == Sample.at(10))
+            #expect(seen.lastChangeAt == Sample.at(0) && seen.lastSequence == 1)
+            #expect(try await fromDisk(Sample.orderA)?.lastPollAt == Sample.at(0))
+
+            // flushPollTimes writes them.
+            try await store.flushPollTimes()
+            #expect(!(await store.hasUnwrittenPollTimes))
+            var disk = try #require(try await fromDisk(Sample.orderA))
+            #expect(disk.lastPollAt == Sample.at(10) && disk.lastSuccessAt == Sample.at(10))
+            #expect(disk.snapshot == Sample.snapshot() && disk.lastSequence == 1, "only the times changed")
+
+            // The next real commit (of another order) carries them in its transaction.
+            _ = try await store.commit(Self.quiet(at: 20), route: { _ in [] })
+            _ = try await store.commit(Sample.success(Sample.orderB, at: 21, events: [Sample.event(Sample.orderB)]),
+                                       route: { _ in [] })
+            #expect(!(await store.hasUnwrittenPollTimes))
+            #expect(try await fromDisk(Sample.orderA)?.lastPollAt == Sample.at(20))
+
+            // A failed poll is never held; a held time of the same order is written before it.
+            _ = try await store.commit(Self.quiet(at: 30), route: { _ in [] })
+            _ = try await store.commit(Sample.failure(at: 31, failures: 1), route: { _ in [] })
+            disk = try #require(try await fromDisk(Sample.orderA))
+            #expect(disk.lastPollAt == Sample.at(31) && disk.lastSuccessAt == Sample.at(30))
+            #expect(disk.consecutiveFailures == 1)
+
+            // close() writes what is held.
+            _ = try await store.commit(Self.quiet(Sample.orderB, at: 40), route: { _ in [] })
+            await store.close()
+            #expect(try await fromDisk(Sample.orderB)?.lastPollAt == Sample.at(40))
+        }
+    }
+}
