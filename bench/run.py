@@ -4,7 +4,10 @@ same simulator. Prints a table and writes bench/results.json.
 
 Measured per tool, with N watched orders (two line items each): CPU seconds (user+sys, from
 wait4) per 1000 polls and peak RSS, for (a) a poll of every order with no change and (b) one
-with 10 % of the orders changed. Also outpostwatch's time from start to READY=1."""
+with 10 % of the orders changed. Also outpostwatch's time from start to READY=1 and to the first
+poll; the daemon's CPU while it polls every order for the first time, while idle (with its
+wake-ups), and while polling steadily; and the webhook delivery figures. BENCH_ORDERS sets N
+(default 10 000), BENCH_WINDOW_S the idle windows (default 60 s)."""
 import json
 import os
 import platform
@@ -60,6 +63,110 @@ def admin(url, method, path, body=None):
     req = urllib.request.Request(url + path, data=data, method=method, headers={"content-type": "application/json"})
     with urllib.request.urlopen(req, timeout=30) as r:
         return r.read()
+
+
+def cpu_seconds(pid):
+    """user+sys CPU of a running process (all its threads), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def context_switches(pid):
+    """Voluntary + involuntary context switches of every thread: how often it woke up."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            for line in (task / "status").read_text().splitlines():
+                if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
+                    total += int(line.split()[1])
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def rss_mib(pid):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start_run(config, env, tmp):
+    """`outpostwatch run`, returned once it sent READY=1."""
+    sock_path = str(tmp / "notify-run.sock")
+    if os.path.exists(sock_path):
+        os.unlink(sock_path)
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    s.bind(sock_path)
+    s.settimeout(120)
+    p = subprocess.Popen([BIN, "run", "--config", str(config)], env=dict(env, NOTIFY_SOCKET=sock_path),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while "READY=1" not in s.recv(4096).decode():
+        pass
+    s.close()
+    return p
+
+
+def measure_run(url, config, env, tmp):
+    """The daemon itself: (a) the first 60 s of `run` with N orders on a 5-minute interval (every
+    order gets its first poll in that minute: the startup spread), (b) the next 60 s, when nothing is
+    due (CPU and wake-ups while idle), (c) steady polling on a 20 s interval, where most answers
+    repeat the previous one (CPU per 1000 polls, from the simulator's call count)."""
+    figures = {}
+    window = float(os.environ.get("BENCH_WINDOW_S", "60"))
+    p = start_run(config, env, tmp)
+    try:
+        c0 = cpu_seconds(p.pid)
+        time.sleep(window)
+        c1, w1 = cpu_seconds(p.pid), context_switches(p.pid)
+        time.sleep(window)
+        c2, w2 = cpu_seconds(p.pid), context_switches(p.pid)
+        figures["first_minute_cpu_percent"] = (c1 - c0) / window * 100
+        figures["idle_minute_cpu_percent"] = (c2 - c1) / window * 100
+        figures["idle_wakeups_per_s"] = (w2 - w1) / window
+        figures["rss_mib_after_idle"] = rss_mib(p.pid)
+    finally:
+        p.terminate()
+        p.wait()
+
+    fast = tmp / "config-20s.toml"
+    fast.write_text(Path(config).read_text().replace('interval = "5m"', 'interval = "20s"'))
+    p = start_run(fast, env, tmp)
+    try:
+        time.sleep(25)                      # the startup spread (20 s) is over: every order polled once
+        calls0 = json.loads(admin(url, "GET", "/_simulator/stats"))["calls"]
+        c0 = cpu_seconds(p.pid)
+        time.sleep(30)
+        calls1 = json.loads(admin(url, "GET", "/_simulator/stats"))["calls"]
+        c1 = cpu_seconds(p.pid)
+        polls = calls1 - calls0
+        figures["steady_polls_per_s"] = polls / 30
+        figures["steady_cpu_per_1000_polls"] = (c1 - c0) / max(polls, 1) * 1000
+        figures["steady_rss_mib"] = rss_mib(p.pid)
+    finally:
+        p.terminate()
+        p.wait()
+    return figures
+
+
+def measure_delivery():
+    """Webhook delivery figures from the Swift measurement tests (outbox -> signed webhook to a
+    loopback receiver, with synchronous=FULL as in production)."""
+    proc = subprocess.run(["swift", "test", "-c", "release", "--skip-build", "--filter", "SinksTests.MeasurementTests"],
+                          cwd=ROOT, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    figures = {}
+    m = re.search(r"\[synchronous=FULL\] webhook throughput: \d+ events in [\d.]+ s = (\d+) events/s", out)
+    if m:
+        figures["events_per_s"] = int(m.group(1))
+    m = re.search(r"\[synchronous=FULL\] commit-to-webhook latency over \d+ events: median ([\d.]+) ms, p99 ([\d.]+) ms", out)
+    if m:
+        figures["commit_to_webhook_median_ms"] = float(m.group(1))
+        figures["commit_to_webhook_p99_ms"] = float(m.group(2))
+    if not figures:
+        sys.stderr.write(out[-3000:])
+        raise SystemExit("the delivery measurements did not run")
+    return figures
 
 
 def main():
@@ -139,6 +246,9 @@ def main():
             s.close()
         results["start_to_ready_ms_median"] = statistics.median(ready)
         results["start_to_first_poll_ms_median"] = statistics.median(first_poll)
+
+        results["run"] = measure_run(url, config, env, tmp)
+        results["delivery"] = measure_delivery()
     finally:
         sim.terminate()
         sim.wait()
@@ -151,6 +261,14 @@ def main():
     print(f"{'wall s, same':24}{ow['unchanged_wall_s']:14.2f}{py['unchanged_wall_s']:12.2f}")
     print(f"start to READY=1: {results['start_to_ready_ms_median']:.1f} ms, to the first GetOrder: "
           f"{results['start_to_first_poll_ms_median']:.1f} ms (medians of 10, {N} orders)")
+    r, d = results["run"], results["delivery"]
+    print(f"run, first minute ({N} orders, 5m interval, all first polls): {r['first_minute_cpu_percent']:.1f} % of one core")
+    print(f"run, idle minute (nothing due): {r['idle_minute_cpu_percent']:.2f} % of one core, "
+          f"{r['idle_wakeups_per_s']:.1f} wake-ups/s, RSS {r['rss_mib_after_idle']:.1f} MiB")
+    print(f"run, steady polling (20s interval): {r['steady_polls_per_s']:.0f} polls/s, "
+          f"{r['steady_cpu_per_1000_polls']:.3f} CPU s/1000 polls, RSS {r['steady_rss_mib']:.1f} MiB")
+    print(f"webhooks: {d['events_per_s']} events/s; commit to webhook median {d['commit_to_webhook_median_ms']:.2f} ms, "
+          f"p99 {d['commit_to_webhook_p99_ms']:.2f} ms")
     out = ROOT / "bench/results.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written: {out}")

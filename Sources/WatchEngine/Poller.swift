@@ -66,6 +66,8 @@ public actor Poller {
     /// How long the poll times of unchanged polls may wait in memory before they are written
     /// (see ``StateStore/flushPollTimes()``): one fsync per this interval instead of per poll.
     public static let pollTimeFlushInterval: Duration = .seconds(2)
+    /// Polls due within this window (at most 1 % of the interval) start together.
+    public static let batchWindow: Duration = .milliseconds(250)
 
     private let store: StateStore
     private let source: any OrderSource
@@ -86,7 +88,7 @@ public actor Poller {
     private var tracked: [String: Tracked] = [:]
     /// Next poll of each scheduled order; orders absent here and not busy are not polled
     /// (terminal with `terminal_interval = "off"`).
-    private var due: [String: ContinuousClock.Instant] = [:]
+    private var due = DueSchedule()
     /// Orders with a fetch or commit in progress.
     private var busy: Set<String> = []
     /// GetOrder calls in flight (bounded by `concurrency`).
@@ -99,6 +101,8 @@ public actor Poller {
     private var lastLoopAt = Date()
     private var reportedCounts: (watching: Int, failing: Int)?
     private var sleeper: Task<Void, Never>?
+    /// When the loop, asleep, looks at the schedule again.
+    private var plannedWake = ContinuousClock.now
     /// Since when the store holds poll times in memory; `nil` when it holds none.
     private var pollTimesHeldSince: ContinuousClock.Instant?
     /// A fingerprint (``Hasher``) of the last answer committed for each order whose stored state
@@ -163,7 +167,8 @@ public actor Poller {
                         group.addTask { await self.discoverInLoop(index, entry, generation: generation) }
                     }
                 }
-                await sleep(until: nextWake(now: now))
+                plannedWake = nextWake(now: now)
+                await sleep(until: plannedWake)
             }
         }
         await flushPollTimes()
@@ -308,7 +313,7 @@ public actor Poller {
         try await store.syncWatchSet(configOrders, source: .config)
         let orders = try await store.watchedOrders().filter(\.active)
         rebuildTracked(orders)
-        due = [:]
+        due.removeAll()
         let now = ContinuousClock.now
         // The longest unpolled first: after a long stop they are the most likely to have news.
         let pollable = orders
@@ -337,7 +342,7 @@ public actor Poller {
         let orders = try await store.watchedOrders().filter(\.active)
         rebuildTracked(orders)
         let now = ContinuousClock.now
-        for orderId in due.keys where tracked[orderId] == nil { due[orderId] = nil }
+        for orderId in Array(due.ids) where tracked[orderId] == nil { due[orderId] = nil }
         var unscheduled: [String] = []
         for order in orders where !busy.contains(order.orderId) {
             guard let interval = PollTiming.interval(for: order.snapshot, poll: settings.poll) else {
@@ -367,7 +372,10 @@ public actor Poller {
             discovering.insert(index)
             work.append(.discover(index, settings.discover[index], generation: discoverGeneration))
         }
-        while fetching < max(1, settings.poll.concurrency), let (orderId, at) = earliestDue(), at <= now {
+        // Polls due a little later start with these, so steady polling wakes the loop once per
+        // batch rather than once per poll (a poll a fraction of a second early changes nothing).
+        let horizon = now + min(settings.poll.interval / 100, Self.batchWindow)
+        while fetching < max(1, settings.poll.concurrency), let (orderId, at) = earliestDue(), at <= horizon {
             guard limiter.tryAcquire(now: now) else { break }
             due[orderId] = nil
             busy.insert(orderId)
@@ -379,12 +387,7 @@ public actor Poller {
 
     /// The soonest scheduled poll (ties broken by id, so the order is deterministic).
     private func earliestDue() -> (String, ContinuousClock.Instant)? {
-        var best: (String, ContinuousClock.Instant)?
-        for (orderId, at) in due {
-            if let current = best, (current.1, current.0) <= (at, orderId) { continue }
-            best = (orderId, at)
-        }
-        return best
+        due.earliest().map { ($0.id, $0.at) }
     }
 
     /// When the loop must look again: the next due work (not before the rate limiter allows it),
@@ -431,11 +434,17 @@ public actor Poller {
     }
 
     private func finishInLoop(_ orderId: String, _ result: PollResult?) async {
+        // The loop is woken only when this poll changes what it waits for: a free slot it had
+        // none of, an early retry, poll times to flush. Waking it after every poll cost a round
+        // of thread hand-offs per poll, most of the daemon's CPU when polling steadily.
+        let needsWake = fetching >= max(1, settings.poll.concurrency)
+        let heldBefore = pollTimesHeldSince
         fetching -= 1
         defer {
             busy.remove(orderId)
             reportStatusIfChanged()
-            wake()
+            let dueBeforeWake = due[orderId].map { $0 < plannedWake } ?? false
+            if needsWake || dueBeforeWake || (heldBefore == nil && pollTimesHeldSince != nil) { wake() }
         }
         // Cancelled: shutting down, nothing to record; the next start polls it again.
         guard let result else { return }

@@ -208,3 +208,35 @@ enum SigV4Botocore {
         return (process.terminationStatus, output)
     }
 }
+
+/// A loopback TCP port that refuses connections for as long as this value lives: bound but not
+/// listening, so no other server (of a test running in parallel) can take it over, as it could a
+/// port merely found free and closed again.
+final class RefusingPort {
+    let port: Int
+    private let fd: Int32
+
+    init() throws {
+        let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard descriptor >= 0 else { throw POSIXError(.EMFILE) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer -> Int32 in
+                guard bind(descriptor, pointer, length) == 0 else { return -1 }
+                return getsockname(descriptor, pointer, &length)
+            }
+        }
+        guard bound == 0 else {
+            close(descriptor)
+            throw POSIXError(.EADDRINUSE)
+        }
+        fd = descriptor
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    deinit { close(fd) }
+}
