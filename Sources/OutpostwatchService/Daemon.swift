@@ -204,7 +204,9 @@ struct RetentionService: Service {
                 } catch {
                     logger.warning("pruning the store failed; will retry", metadata: ["error": "\(error)"])
                 }
-                try await Task.sleep(for: .seconds(3600))
+                // Cancelled at shutdown: the loop ends quietly; a thrown CancellationError would
+                // end the service group "with an error" at every normal stop.
+                try? await Task.sleep(for: .seconds(3600))
             }
         }
     }

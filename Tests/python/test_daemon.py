@@ -87,6 +87,9 @@ def test_notify_ready_status_watchdog_reload_stopping(binary, simulator, tmp_pat
         assert proc.wait(10) == 0
         assert time.monotonic() - start < 5
         assert notify.has("STOPPING=1")
+        # A normal stop logs no error (the reload above logged the invalid config as errors).
+        stop_log = (tmp_path / "daemon.log").read_text()[len(log):]
+        assert not [line for line in stop_log.splitlines() if " error " in line], stop_log
         ready_at = next(t for t, m in notify.messages if "READY=1" in m)
         assert ready_at > 0
     finally:
