@@ -151,12 +151,23 @@ public final class OutpostsClient: Sendable {
         }
     }
 
+    /// Most pages one ``listAllOrders(outpostIdentifierFilter:)`` follows. A NextToken chain that
+    /// does not end (a new token on every page) is an endpoint gone wrong, not more orders: followed
+    /// forever, the sweep would never finish and its memory would grow without bound.
+    public static let maxListPages = 1000
+
     /// Every page of ListOrders, concatenated.
     public func listAllOrders(outpostIdentifierFilter: String? = nil) async throws -> [OrderSummary] {
         var orders: [OrderSummary] = []
         var seenTokens: Set<String> = []
         var token: String?
+        var pages = 0
         repeat {
+            pages += 1
+            guard pages <= Self.maxListPages else {
+                throw OutpostsError(kind: .invalidResponse,
+                                    message: "ListOrders returned more than \(Self.maxListPages) pages (a NextToken chain that does not end)")
+            }
             let page = try await listOrders(outpostIdentifierFilter: outpostIdentifierFilter, nextToken: token)
             orders += page.orders
             token = page.nextToken.flatMap { $0.isEmpty ? nil : $0 }
@@ -430,18 +441,31 @@ public final class OutpostsClient: Sendable {
         }
     }
 
+    /// The instants a timestamp may name, in epoch seconds: 0001-01-01 to 9999-12-31, what ISO-8601
+    /// with a four-digit year can write. Anything else ("inf", "nan", 1e17, which `Double` parses)
+    /// is no instant: it would trap where the date is formatted, so the answer is invalid.
+    static let timestampRange: ClosedRange<Double> = -62_135_596_800 ... 253_402_300_799.999
+
     /// JSON with AWS timestamps: epoch seconds (the rest-json default) or ISO-8601 strings.
     static func decoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in
             let container = try decoder.singleValueContainer()
-            if let seconds = try? container.decode(Double.self) {
+            func instant(_ seconds: Double) throws -> Date {
+                guard timestampRange.contains(seconds) else {
+                    throw DecodingError.dataCorruptedError(in: container, debugDescription: "timestamp out of range: \(seconds)")
+                }
                 return Date(timeIntervalSince1970: seconds)
             }
+            if let seconds = try? container.decode(Double.self) {
+                return try instant(seconds)
+            }
             let text = try container.decode(String.self)
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return date }
-            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
-            if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle()) { return try instant(date.timeIntervalSince1970) }
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) {
+                return try instant(date.timeIntervalSince1970)
+            }
+            if let seconds = Double(text) { return try instant(seconds) }
             throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a timestamp: \(text.prefix(40))")
         }
         return decoder

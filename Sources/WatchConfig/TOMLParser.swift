@@ -133,6 +133,14 @@ private struct Parser {
     private var current: MutableTable
     private var currentSection = 0
     private var sectionCounter = 0
+    /// Arrays and inline tables open around the current position.
+    private var nesting = 0
+
+    /// How deep arrays and inline tables may nest, and how many parts a dotted key may have: the
+    /// parser and every reader of the tree recurse once per level (a file of 20 KB nesting 10 000
+    /// arrays overflowed the stack), and a configuration needs three levels.
+    static let maxNesting = 32
+    static let maxKeyParts = 32
 
     init(text source: String) {
         // TOML lets a parser read CRLF as LF, even inside strings; a lone CR stays and is rejected.
@@ -274,6 +282,9 @@ private struct Parser {
         var parts = [try parseKeyPart()]
         skipWhitespace()
         while peek() == "." {
+            guard parts.count < Self.maxKeyParts else {
+                throw error("a key of more than \(Self.maxKeyParts) dotted parts", at: pos)
+            }
             pos += 1
             skipWhitespace()
             parts.append(try parseKeyPart())
@@ -527,8 +538,17 @@ private struct Parser {
                      at: start)
     }
 
+    private mutating func enterNesting(at index: Int) throws(TOMLSyntaxError) {
+        guard nesting < Self.maxNesting else {
+            throw error("arrays and inline tables nested more than \(Self.maxNesting) deep", at: index)
+        }
+        nesting += 1
+    }
+
     private mutating func parseArray() throws(TOMLSyntaxError) -> MutableArray {
         let open = pos
+        try enterNesting(at: open)
+        defer { nesting -= 1 }
         pos += 1
         var items: [MutableNode] = []
         try skipArrayFiller()
@@ -560,6 +580,8 @@ private struct Parser {
 
     private mutating func parseInlineTable() throws(TOMLSyntaxError) -> MutableTable {
         let open = pos
+        try enterNesting(at: open)
+        defer { nesting -= 1 }
         pos += 1
         let table = MutableTable(kind: .inline, position: position(open))
         let section = nextSectionID()
@@ -674,7 +696,9 @@ private struct Parser {
             pos += length
             result.append(scalar)
         default:
-            throw error("invalid escape sequence \\\(Character(code)) (allowed: \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX)",
+            // A control character (a newline after the backslash) is named, not echoed: the message is one line.
+            let shown = code.isControl || code == " " ? " followed by \(code.quotedForMessage)" : String(Character(code))
+            throw error("invalid escape sequence \\\(shown) (allowed: \\b \\t \\n \\f \\r \\\" \\\\ \\uXXXX \\UXXXXXXXX)",
                         at: start)
         }
     }
