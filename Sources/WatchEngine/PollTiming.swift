@@ -37,7 +37,11 @@ public enum PollTiming {
     /// The interval an order is polled at: `terminal_interval` once it is terminal (COMPLETED,
     /// CANCELLED), where `nil` ("off") means it is no longer polled; `interval` otherwise.
     public static func interval(for snapshot: OrderSnapshot?, poll: PollSettings) -> Duration? {
-        if let snapshot, snapshot.isTerminal { return poll.terminalInterval }
-        return poll.interval
+        interval(terminal: snapshot?.isTerminal ?? false, poll: poll)
+    }
+
+    /// The interval of an order that is (or is not) terminal.
+    public static func interval(terminal: Bool, poll: PollSettings) -> Duration? {
+        terminal ? poll.terminalInterval : poll.interval
     }
 }

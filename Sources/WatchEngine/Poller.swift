@@ -200,15 +200,15 @@ public actor Poller {
         for entry in settings.discover {
             if let failure = await discoverOnce(entry) { report.failures.append(failure) }
         }
-        let orders: [WatchedOrder]
+        let orders: [ScheduleEntry]
         do {
-            orders = try await store.watchedOrders().filter(\.active)
+            orders = try await store.activeSchedule()
         } catch {
             report.failures.append(PollFailure(orderId: nil, message: "state store: \(error)"))
             return report
         }
         rebuildTracked(orders)
-        var pending = ArraySlice(orders.filter { PollTiming.interval(for: $0.snapshot, poll: settings.poll) != nil }
+        var pending = ArraySlice(orders.filter { PollTiming.interval(terminal: $0.isTerminal, poll: settings.poll) != nil }
                                        .map(\.orderId))
         var throttles: [String: Int] = [:]
         var committed: [Event] = []
@@ -311,13 +311,13 @@ public actor Poller {
     /// Loads the watch set and spreads the first polls (see ``PollTiming/startupWindow``).
     private func loadWatchSet() async throws {
         try await store.syncWatchSet(configOrders, source: .config)
-        let orders = try await store.watchedOrders().filter(\.active)
+        let orders = try await store.activeSchedule()
         rebuildTracked(orders)
         due.removeAll()
         let now = ContinuousClock.now
         // The longest unpolled first: after a long stop they are the most likely to have news.
         let pollable = orders
-            .filter { PollTiming.interval(for: $0.snapshot, poll: settings.poll) != nil }
+            .filter { PollTiming.interval(terminal: $0.isTerminal, poll: settings.poll) != nil }
             .sorted { ($0.lastPollAt ?? .distantPast, $0.orderId) < ($1.lastPollAt ?? .distantPast, $1.orderId) }
         let offsets = PollTiming.startupOffsets(count: pollable.count, interval: settings.poll.interval)
         for (order, offset) in zip(pollable, offsets) { due[order.orderId] = now + offset }
@@ -328,9 +328,9 @@ public actor Poller {
         reportStatusIfChanged()
     }
 
-    private func rebuildTracked(_ orders: [WatchedOrder]) {
+    private func rebuildTracked(_ orders: [ScheduleEntry]) {
         tracked = Dictionary(uniqueKeysWithValues: orders.map {
-            ($0.orderId, Tracked(failing: $0.failing, terminal: $0.snapshot?.isTerminal ?? false))
+            ($0.orderId, Tracked(failing: $0.failing, terminal: $0.isTerminal))
         })
         settledAnswers = settledAnswers.filter { tracked[$0.key] != nil }
     }
@@ -339,13 +339,13 @@ public actor Poller {
     /// new orders start within ``PollTiming/addedWindow``, gone ones stop, and intervals that
     /// shrank are applied at once.
     private func refreshWatchSet() async throws {
-        let orders = try await store.watchedOrders().filter(\.active)
+        let orders = try await store.activeSchedule()
         rebuildTracked(orders)
         let now = ContinuousClock.now
         for orderId in Array(due.ids) where tracked[orderId] == nil { due[orderId] = nil }
         var unscheduled: [String] = []
         for order in orders where !busy.contains(order.orderId) {
-            guard let interval = PollTiming.interval(for: order.snapshot, poll: settings.poll) else {
+            guard let interval = PollTiming.interval(terminal: order.isTerminal, poll: settings.poll) else {
                 due[order.orderId] = nil
                 continue
             }

@@ -38,7 +38,10 @@ public struct OrderSnapshot: Codable, Sendable, Equatable {
     }
 
     /// Whether AWS will not move this order any further (polled at `terminal_interval`).
-    public var isTerminal: Bool {
+    public var isTerminal: Bool { Self.isTerminal(status: status) }
+
+    /// Whether an order in `status` is terminal (COMPLETED, CANCELLED, or FULFILLED).
+    public static func isTerminal(status: String?) -> Bool {
         status == "COMPLETED" || status == "CANCELLED" || status == "FULFILLED"
     }
 }

@@ -86,6 +86,26 @@ public struct PollCommit: Sendable, Equatable {
     }
 }
 
+/// What the poller's schedule needs to know of one active order (see ``StateStore/activeSchedule()``).
+public struct ScheduleEntry: Sendable, Equatable {
+    public var orderId: String
+    /// The status of the stored snapshot; `nil` before the first successful poll.
+    public var status: String?
+    /// `watch.failing` was emitted and no `watch.recovered` yet.
+    public var failing: Bool
+    public var lastPollAt: Date?
+
+    public init(orderId: String, status: String?, failing: Bool, lastPollAt: Date?) {
+        self.orderId = orderId
+        self.status = status
+        self.failing = failing
+        self.lastPollAt = lastPollAt
+    }
+
+    /// Polled at `terminal_interval` (see ``OrderSnapshot/isTerminal``).
+    public var isTerminal: Bool { OrderSnapshot.isTerminal(status: status) }
+}
+
 /// The state of one delivery of one event to one sink.
 public enum DeliveryState: String, Sendable, Equatable, Codable, CaseIterable {
     case pending
@@ -294,6 +314,20 @@ public actor StateStore {
     /// Every watched order (active or not), sorted by order id.
     public func watchedOrders() throws -> [WatchedOrder] {
         try db.query("SELECT \(Self.orderColumns) FROM orders ORDER BY order_id").map(watchedOrder(from:))
+    }
+
+    /// What scheduling needs of every active order, oldest poll first, without decoding a
+    /// snapshot: the start of a daemon watching 10 000 orders would otherwise decode them all.
+    public func activeSchedule() throws -> [ScheduleEntry] {
+        try db.query("""
+            SELECT order_id, json_extract(snapshot, '$.status') AS status, failing, last_poll_at
+            FROM orders WHERE active = 1 ORDER BY order_id
+            """).map { row in
+            let orderId: String = try row.get("order_id")
+            let stored: Date? = try row.get("last_poll_at")
+            return ScheduleEntry(orderId: orderId, status: try row.get("status"), failing: try row.get("failing"),
+                                 lastPollAt: unwrittenPollTimes[orderId]?.polledAt ?? stored)
+        }
     }
 
     /// One watched order, or `nil`.

@@ -270,3 +270,31 @@ import WatchStore
         }
     }
 }
+
+@Suite struct ScheduleTests {
+    @Test func activeScheduleReadsStatusWithoutSnapshotsAndSeesHeldPollTimes() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try StateStore(path: dir + "/s.db")
+            let orderC = "oo-0123456789abcdef2"
+            try await store.syncWatchSet([(Sample.orderA, nil), (Sample.orderB, nil), (orderC, nil)], source: .config)
+            _ = try await store.commit(Sample.success(Sample.orderA, at: 0,
+                                                      snapshot: Sample.snapshot(Sample.orderA, status: "COMPLETED"),
+                                                      events: [Sample.event()]), route: { _ in [] })
+            _ = try await store.commit(Sample.failure(Sample.orderB, at: 5, failures: 3, failing: true), route: { _ in [] })
+            _ = try await store.commit(HeldPollTimeTests.quiet(Sample.orderA, at: 9), route: { _ in [] })
+            try await store.syncWatchSet([(Sample.orderA, nil), (Sample.orderB, nil)], source: .config)
+
+            let schedule = try await store.activeSchedule()
+            #expect(schedule == [
+                ScheduleEntry(orderId: Sample.orderA, status: "COMPLETED", failing: false, lastPollAt: Sample.at(9)),
+                ScheduleEntry(orderId: Sample.orderB, status: nil, failing: true, lastPollAt: Sample.at(5)),
+            ], "C is inactive; A's held poll time is seen")
+            #expect(schedule[0].isTerminal && !schedule[1].isTerminal)
+            // The same facts as the full rows.
+            let full = try await store.watchedOrders().filter(\.active)
+            #expect(full.map(\.orderId) == schedule.map(\.orderId))
+            #expect(full.map { $0.snapshot?.status } == schedule.map(\.status))
+            #expect(full.map(\.lastPollAt) == schedule.map(\.lastPollAt))
+        }
+    }
+}
