@@ -53,9 +53,14 @@ demo: build
 bench: build-tests
 	OUTPOSTWATCH_BIN=$(BIN) $(PYTHON) bench/run.py
 
-## reliability: the long fault-injection suite (a short subset runs in make test)
+## reliability: the long fault-injection suite (a short subset runs in make test): daemon
+## crashes, receiver outages, throttling storms, store faults, fuzzing, then the secrets scan
+## over everything it produced; prints the measured figures, also kept in bench/reliability.json
+RELIABILITY_TESTS = Tests/python/test_daemon.py Tests/python/test_reliability.py \
+                    $(sort $(wildcard Tests/python/test_fuzz_*.py)) Tests/python/test_zz_secrets.py
 reliability: build-tests journald
-	OUTPOSTWATCH_BIN=$(BIN) RELIABILITY_FULL=1 $(PYTHON) -m pytest -q Tests/python/test_daemon.py
+	OUTPOSTWATCH_BIN=$(BIN) RELIABILITY_FULL=1 RELIABILITY_JSON=bench/reliability.json \
+	  $(PYTHON) -m pytest -q $(RELIABILITY_TESTS)
 
 ## install: binary (static Swift runtime), unit, catalog, example config; DESTDIR honoured.
 ## INSTALL_BIN=PATH installs an already built binary instead of building the static one.

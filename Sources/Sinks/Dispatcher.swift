@@ -219,6 +219,8 @@ private struct SinkWorker: Sendable {
         // completion must re-arm it, or a later retry time would never be waited for.
         var timerAwaitsCompletion = false
         var storeFailures = 0
+        // Attempts in a row whose outcome could not be recorded.
+        var recordFailures = 0
         let batch = max(limit * 4, 16)
         await withTaskGroup(of: Step.self) { group in
             while !Task.isCancelled {
@@ -278,6 +280,17 @@ private struct SinkWorker: Sendable {
                     if report.retrying > 0 || timerAwaitsCompletion {
                         timerAwaitsCompletion = false
                         rearm.bump()
+                    }
+                    if report.storeErrors.isEmpty {
+                        recordFailures = 0
+                    } else {
+                        // The attempt is not in the store (disk full, read-only file): its row is still
+                        // pending and due, so starting again at once would resend it in a tight loop,
+                        // flooding the receiver with duplicates and the log with errors. Pause, with
+                        // backoff, and re-read the outbox afterwards.
+                        recordFailures += 1
+                        queue.removeAll()
+                        try? await Task.sleep(for: .seconds(min(30, 1 << min(recordFailures, 5))))
                     }
                 }
             }

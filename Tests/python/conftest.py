@@ -52,6 +52,7 @@ def run_cli(binary, *args, config=None, env=None, timeout=60, check=None):
                      "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"})
     full_env.update(env or {})
     proc = subprocess.run(cmd, capture_output=True, text=True, env=full_env, timeout=timeout)
+    record_output(f"outpostwatch {' '.join(map(str, args[:1]))}", proc.stdout + proc.stderr)
     if check is not None:
         assert proc.returncode == check, f"{cmd} exited {proc.returncode}\nstdout:{proc.stdout}\nstderr:{proc.stderr}"
     return proc
@@ -64,6 +65,20 @@ def daemon_env(extra=None):
                 "AWS_EC2_METADATA_DISABLED": "true", "HOME": "/nonexistent"})
     env.update(extra or {})
     return env
+
+
+# --- What the suite captured, for the secrets scan (test_zz_secrets.py) -----------------------
+# Every run_cli output and every Receiver (its request bodies and headers) is kept here; the
+# scan also reads every *.log file and state database under the session's pytest temp dir (where
+# the daemons of every test log) and the journal entries written since SESSION_STARTED.
+SESSION_STARTED = time.time()
+CAPTURED_OUTPUTS = []   # (label, text)
+RECEIVERS = []
+
+
+def record_output(label, text):
+    if text:
+        CAPTURED_OUTPUTS.append((label, text))
 
 
 class Simulator:
@@ -114,7 +129,7 @@ class Receiver:
     """A webhook receiver on loopback that records every request and verifies its signature with
     the standardwebhooks library (code we did not write). `status` sets what it answers."""
 
-    def __init__(self, secret=WEBHOOK_SECRET):
+    def __init__(self, secret=WEBHOOK_SECRET, port=0):
         from standardwebhooks.webhooks import Webhook
         self.verifier = Webhook(secret)
         self.requests = []
@@ -148,7 +163,8 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        RECEIVERS.append(self)
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hook"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
