@@ -231,7 +231,8 @@ public enum Commands {
         }
     }
 
-    public static func deliveries(configPath: String, state: String?, json: Bool) async throws {
+    /// The newest `limit` deliveries (all with `limit` 0); says on stderr when there are more.
+    public static func deliveries(configPath: String, state: String?, json: Bool, limit: Int = 1000) async throws {
         let settings = try loadSettings(path: configPath)
         var filter: DeliveryState?
         if let state {
@@ -241,7 +242,16 @@ public enum Commands {
             filter = s
         }
         let store = try openReadOnly(settings)
-        let rows = try await store.deliveries(state: filter).map(DeliveryRow.init)
+        guard limit >= 0 else { throw CommandFailure(.usage, "--limit: expected 0 (all) or more, got \(limit)") }
+        let rows = try await store.deliveries(state: filter, limit: limit == 0 ? -1 : limit).map(DeliveryRow.init)
+        let counts = try await store.deliveryStateCounts()
+        let total = filter.map { counts[$0, default: 0] } ?? counts.values.reduce(0, +)
+        // On stderr, so a JSON consumer still reads one array; silence would under-report an outage.
+        defer {
+            if rows.count < total {
+                Output.error("showing the newest \(rows.count) of \(total) deliveries; --limit 0 shows all")
+            }
+        }
         if json { return try Output.json(rows) }
         if rows.isEmpty { return Output.line("no deliveries") }
         Output.line(Output.table(

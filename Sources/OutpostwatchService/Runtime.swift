@@ -143,8 +143,10 @@ public final class Runtime: Sendable {
         return (maxAges, concurrency)
     }
 
-    /// Releases the HTTP client.
+    /// Releases the HTTP client and closes the store (writing held poll times and checkpointing
+    /// the WAL, so a clean stop leaves no WAL file behind). Nothing may use the store afterwards.
     public func shutdown() async {
         try? await httpClient.shutdown()
+        await store.close()
     }
 }

@@ -202,6 +202,9 @@ private struct SinkWorker: Sendable {
     /// Re-arms this worker's timer after it scheduled a retry earlier than the one it sleeps for.
     let rearm = WakeSignal()
 
+    /// The least time between two expedites of one sink's backed-off deliveries.
+    static let expediteHoldOff: Duration = .seconds(30)
+
     private enum Step: Sendable {
         case attempted(Delivery, SinkOutcome, at: Date)
         case woken
@@ -221,6 +224,9 @@ private struct SinkWorker: Sendable {
         var storeFailures = 0
         // Attempts in a row whose outcome could not be recorded.
         var recordFailures = 0
+        // An attempt failed since the receiver last answered: its next success means it is back.
+        var failedSinceLastSuccess = false
+        var lastExpedite: ContinuousClock.Instant?
         let batch = max(limit * 4, 16)
         await withTaskGroup(of: Step.self) { group in
             while !Task.isCancelled {
@@ -280,6 +286,20 @@ private struct SinkWorker: Sendable {
                     if report.retrying > 0 || timerAwaitsCompletion {
                         timerAwaitsCompletion = false
                         rearm.bump()
+                    }
+                    if report.retrying > 0 { failedSinceLastSuccess = true }
+                    if report.delivered > 0 && failedSinceLastSuccess
+                        && lastExpedite.map({ ContinuousClock.now - $0 >= Self.expediteHoldOff }) ?? true {
+                        // The receiver is back: what backed off during its outage is due now. At most
+                        // once per hold-off, so a flapping receiver does not defeat the backoff.
+                        failedSinceLastSuccess = false
+                        lastExpedite = .now
+                        if let count = try? await store.expediteRetries(sink: sink.name, now: at), count > 0 {
+                            logger.notice("receiver answers again; its pending deliveries are retried now",
+                                          metadata: ["sink": "\(sink.name)", "deliveries": "\(count)"])
+                            queue.removeAll()
+                            rearm.bump()
+                        }
                     }
                     if report.storeErrors.isEmpty {
                         recordFailures = 0

@@ -551,6 +551,17 @@ public actor StateStore {
         }
     }
 
+    /// The receiver of `sink` answers again: its deliveries that are backing off become due at
+    /// `now`, instead of waiting out delays that grew during the outage (up to an hour).
+    /// Returns how many.
+    @discardableResult
+    public func expediteRetries(sink: String, now: Date) throws -> Int {
+        try db.execute("""
+            UPDATE deliveries SET next_attempt_at = ?2
+            WHERE state = 'pending' AND next_attempt_at > ?2 AND sink = ?1
+            """, [sink, now])
+    }
+
     /// Every recorded attempt of one delivery, oldest first.
     public func attempts(deliveryId: Int64) throws -> [DeliveryAttempt] {
         try db.query("""

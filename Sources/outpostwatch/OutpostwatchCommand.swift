@@ -121,11 +121,12 @@ struct Deliveries: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOption
     @Option(name: .long, help: "pending, failed or delivered.") var state: String?
+    @Option(name: .long, help: "Show the newest N (0: all).") var limit = 1000
     @Flag(name: .long, help: "Print one JSON array.") var json = false
 
     func run() async throws {
         try await Outpostwatch.perform {
-            try await Commands.deliveries(configPath: options.path, state: state, json: json)
+            try await Commands.deliveries(configPath: options.path, state: state, json: json, limit: limit)
         }
     }
 }

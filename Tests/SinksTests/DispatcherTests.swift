@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Sinks
+import Synchronization
 import Testing
 import WatchConfig
 import WatchModel
@@ -56,6 +57,37 @@ struct DispatcherTests {
             #expect(received == Set(events.map(\.id)))
             let rows = try await store.deliveries(sink: "ops")
             #expect(rows.allSatisfy { $0.state == .delivered && $0.lastStatus == 200 && $0.attempts >= 3 })
+        }
+    }
+
+    @Test("receiver back: deliveries that backed off during the outage are retried at once")
+    func receiverBackExpeditesBackedOffDeliveries() async throws {
+        let store = try makeStore()
+        // A class instance, not a Mutex captured by the escaping handler: the handler may still run
+        // after this test returns (the receiver stops asynchronously).
+        let up = ReceiverSwitch()
+        let receiver = try await TestReceiver.start { _, _ in up.isOn ? .status(200) : .status(503) }
+        defer { Task { await receiver.stop() } }
+        let sink = WebhookSink(settings: WebhookSettings(name: "ops", url: receiver.url), secret: nil,
+                               httpClient: sharedHTTPClient)
+        // Backoff of at least 3 minutes (base / 20): without expediting, nothing is retried in this test.
+        let slow = RetryPolicy(base: .seconds(3600), cap: .seconds(3600))
+        let early = try await enqueue((0..<3).map { shippedEvent(lineItem: "li-\($0)") }, sinks: ["ops"], into: store)
+        let dispatcher = Dispatcher(store: store, sinks: [sink], maxAges: ["ops": .seconds(86_400)],
+                                    concurrency: ["ops": 2], logger: testLogger(), retryPolicy: slow)
+        try await whileRunning(dispatcher) {
+            #expect(try await eventually {
+                try await store.deliveries(state: .pending, sink: "ops").filter { $0.attempts == 1 }.count == 3
+            })
+            let backedOff = try await store.deliveries(state: .pending, sink: "ops")
+            #expect(backedOff.allSatisfy { $0.nextAttemptAt.timeIntervalSinceNow > 170 })
+            // The receiver is back; the next event's success brings the others forward.
+            up.turnOn()
+            let late = try await enqueue([shippedEvent(lineItem: "li-late")], sinks: ["ops"], into: store)
+            dispatcher.wake()
+            #expect(try await eventually { try await store.deliveries(state: .delivered, sink: "ops").count == 4 })
+            let received = Set(await receiver.log.requests.compactMap { $0.headers["webhook-id"] })
+            #expect(received == Set((early + late).map(\.id)))
         }
     }
 
@@ -338,4 +370,11 @@ final class LogCapture: @unchecked Sendable {
                                  metadata: merged.mapValues { "\($0)" }))
         }
     }
+}
+
+/// Whether a test receiver accepts deliveries yet, shared with its handler.
+final class ReceiverSwitch: Sendable {
+    private let on = Atomic<Bool>(false)
+    var isOn: Bool { on.load(ordering: .acquiring) }
+    func turnOn() { on.store(true, ordering: .releasing) }
 }
