@@ -228,10 +228,25 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         return .retry(status: status, error: error, retryAfter: retryAfter)
     }
 
-    /// Error text without the URL: Slack-style URLs carry their secret in the path.
+    /// One short line for a transport failure, without the URL: Slack-style URLs carry their
+    /// secret in the path. NIO's own descriptions nest several errors with their parentheses.
     private func describe(_ error: any Error) -> String {
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout:
+                return "timed out: no answer within \(settings.timeout.seconds.formattedSeconds)"
+            case .connectTimeout:
+                return "connect timed out"
+            case .remoteConnectionClosed:
+                return "connection closed by the receiver"
+            default:
+                break
+            }
+        }
         var text = String(describing: error)
+        if text.contains("Connection refused") { return "connection refused" }
+        if text.contains("Connection reset") { return "connection reset by the receiver" }
         if text.contains(settings.url) { text = text.replacingOccurrences(of: settings.url, with: "<webhook url>") }
-        return text
+        return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 }

@@ -526,7 +526,13 @@ public final class Database {
     }
 
     private func failure(_ code: Int32, _ context: String) -> StoreError {
-        let message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+        var message = handle.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+        // "disk I/O error" alone does not say what the system refused (a read-only file system,
+        // a vanished device): the operating system's error does.
+        if code & 0xff == SQLITE_IOERR, let handle {
+            let systemError = sqlite3_system_errno(handle)
+            if systemError != 0 { message += " (\(String(cString: strerror(systemError))))" }
+        }
         return StoreError.sqlite(code: code, path: path, sqliteMessage: message, context: context)
     }
 }

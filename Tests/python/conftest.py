@@ -37,7 +37,8 @@ def need(condition, what):
 
 @pytest.fixture(scope="session")
 def binary():
-    path = os.environ.get("OUTPOSTWATCH_BIN") or str(ROOT / ".build/release/outpostwatch")
+    # Absolute: some tests run the binary from another working directory.
+    path = os.path.abspath(os.environ.get("OUTPOSTWATCH_BIN") or str(ROOT / ".build/release/outpostwatch"))
     need(os.access(path, os.X_OK), f"the outpostwatch binary ({path}; run make build-tests)")
     return path
 
