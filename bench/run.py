@@ -72,16 +72,24 @@ def cpu_seconds(pid):
 
 
 def context_switches(pid):
-    """Voluntary + involuntary context switches of every thread: how often it woke up."""
-    total = 0
+    """Voluntary + involuntary context switches of each thread, by thread id: how often it woke up."""
+    counts = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
+            total = 0
             for line in (task / "status").read_text().splitlines():
                 if line.startswith(("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")):
                     total += int(line.split()[1])
+            counts[task.name] = total
         except FileNotFoundError:
             pass
-    return total
+    return counts
+
+
+def switches_between(before, after):
+    """Context switches between two samples: threads in both count their difference, threads
+    started in between all of theirs (threads that ended in between are not counted)."""
+    return sum(count - before.get(tid, 0) for tid, count in after.items())
 
 
 def rss_mib(pid):
@@ -123,7 +131,7 @@ def measure_run(url, config, env, tmp):
         c2, w2 = cpu_seconds(p.pid), context_switches(p.pid)
         figures["first_minute_cpu_percent"] = (c1 - c0) / window * 100
         figures["idle_minute_cpu_percent"] = (c2 - c1) / window * 100
-        figures["idle_wakeups_per_s"] = (w2 - w1) / window
+        figures["idle_wakeups_per_s"] = switches_between(w1, w2) / window
         figures["rss_mib_after_idle"] = rss_mib(p.pid)
     finally:
         p.terminate()
