@@ -99,14 +99,20 @@ def rss_mib(pid):
     return 0.0
 
 
-def start_run(config, env, tmp):
-    """`outpostwatch run`, returned once it sent READY=1."""
-    sock_path = str(tmp / "notify-run.sock")
+def notify_socket(sock_path, timeout):
+    """A NOTIFY_SOCKET bound here, as systemd binds it."""
     if os.path.exists(sock_path):
         os.unlink(sock_path)
     s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     s.bind(sock_path)
-    s.settimeout(120)
+    s.settimeout(timeout)
+    return s
+
+
+def start_run(config, env, tmp):
+    """`outpostwatch run`, returned once it sent READY=1."""
+    sock_path = str(tmp / "notify-run.sock")
+    s = notify_socket(sock_path, 120)
     p = subprocess.Popen([BIN, "run", "--config", str(config)], env=dict(env, NOTIFY_SOCKET=sock_path),
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while "READY=1" not in s.recv(4096).decode():
@@ -232,11 +238,7 @@ def main():
         first_poll = []
         for _ in range(10):
             sock_path = str(tmp / "notify.sock")
-            if os.path.exists(sock_path):
-                os.unlink(sock_path)
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-            s.bind(sock_path)
-            s.settimeout(10)
+            s = notify_socket(sock_path, 10)
             calls_before = json.loads(admin(url, "GET", "/_simulator/stats"))["calls"]
             t0 = time.monotonic()
             p = subprocess.Popen([BIN, "run", "--config", str(config)], env=dict(env, NOTIFY_SOCKET=sock_path),
