@@ -651,7 +651,6 @@ public actor Poller {
 extension PollTiming {
     /// The interval after a poll: from the new snapshot when there is one, else from what was known.
     static func interval(for snapshot: OrderSnapshot?, poll: PollSettings, terminal: Bool?) -> Duration? {
-        if let snapshot { return interval(for: snapshot, poll: poll) }
-        return terminal == true ? poll.terminalInterval : poll.interval
+        interval(terminal: snapshot?.isTerminal ?? (terminal == true), poll: poll)
     }
 }
