@@ -8,7 +8,7 @@ import WatchEngine
 import WatchModel
 import WatchStore
 
-/// The non-daemon subcommands of SPEC section 2. Each throws ``CommandFailure`` for a
+/// The non-daemon subcommands of docs/cli.md. Each throws ``CommandFailure`` for a
 /// non-zero exit; the executable target only parses arguments and calls these.
 public enum Commands {
     // MARK: check-config

@@ -88,7 +88,7 @@ public final class Daemon: Sendable {
             ],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger)
-        // systemd allows 5 s (SPEC section 7): past 3 s of graceful shutdown everything is cancelled.
+        // systemd allows 5 s (docs/service.md): past 3 s of graceful shutdown everything is cancelled.
         config.maximumGracefulShutdownDuration = .seconds(3)
         config.maximumCancellationDuration = .seconds(1)
         if let http = settings.http {
@@ -112,7 +112,7 @@ public final class Daemon: Sendable {
         statusLine(watching: status.watching, failing: status.failing)
     }
 
-    /// "watching 12 orders, 1 failing" (SPEC section 7).
+    /// "watching 12 orders, 1 failing" (docs/service.md).
     public static func statusLine(watching: Int, failing: Int) -> String {
         var line = "watching \(watching) order\(watching == 1 ? "" : "s")"
         if failing > 0 { line += ", \(failing) failing" }

@@ -1,4 +1,4 @@
-/// Process exit codes of SPEC section 2 (sysexits.h values where one fits).
+/// Process exit codes of docs/cli.md (sysexits.h values where one fits).
 public enum ExitStatus: Int32, Sendable {
     case success = 0
     /// Any other failure; `once` when a poll failed.

@@ -1,7 +1,7 @@
 import CSystemd
 import Foundation
 
-/// Talks to the service manager through `sd_notify` (SPEC section 7: `Type=notify`).
+/// Talks to the service manager through `sd_notify` (docs/service.md: `Type=notify`).
 ///
 /// Every call is a no-op when `NOTIFY_SOCKET` is unset (run from a terminal), so the daemon
 /// code calls it unconditionally.

@@ -109,7 +109,7 @@ public actor Dispatcher {
     /// Bumped by ``replaceSinks(_:maxAges:concurrency:)``: ``run()`` restarts its workers.
     private nonisolated let reload = WakeSignal()
 
-    /// `max_age` when the caller gives none for a sink (SPEC's 72 h).
+    /// `max_age` when the caller gives none for a sink (docs/delivery.md: 72 h).
     public static let defaultMaxAge: Duration = .seconds(72 * 3600)
 
     /// - Parameters:

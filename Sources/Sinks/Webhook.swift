@@ -217,7 +217,7 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         }
     }
 
-    /// How a receiver's answer maps to an outcome (SPEC section 5).
+    /// How a receiver's answer maps to an outcome (docs/delivery.md).
     public static func classify(status: Int, retryAfterHeader: String?, body: [UInt8], now: Date) -> SinkOutcome {
         if (200..<300).contains(status) { return .delivered(status: status) }
         let text = String(decoding: body, as: UTF8.self)

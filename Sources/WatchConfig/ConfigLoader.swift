@@ -46,7 +46,7 @@ public struct ConfigResult: Sendable {
     }
 }
 
-/// Reads `config.toml` into ``Settings``, checking it against the schema of SPEC section 3.
+/// Reads `config.toml` into ``Settings``, checking it against the schema of docs/configuration.md.
 public enum ConfigLoader {
     /// Where the configuration lives when neither `--config` nor `$OUTPOSTWATCH_CONFIG` says otherwise.
     public static let defaultPath = "/etc/outpostwatch/config.toml"

@@ -1,7 +1,7 @@
 import Foundation
 import WatchModel
 
-/// The schema of `config.toml` (SPEC section 3): which keys exist, their types, defaults and rules.
+/// The schema of `config.toml` (docs/configuration.md): which keys exist, their types, defaults and rules.
 ///
 /// Reading never stops at a bad value: it records the error, keeps the default and goes on, so
 /// `check-config` lists every problem of the file at once.

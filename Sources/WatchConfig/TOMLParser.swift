@@ -2,7 +2,7 @@
 /// times, which it rejects with a clear message.
 ///
 /// Written here rather than taken from a library because no TOML library on this platform keeps
-/// the position of every key and value, and SPEC section 3 promises a line and column for every
+/// the position of every key and value, and docs/configuration.md promises a line and column for every
 /// configuration error. The statement grammar and the table-redefinition rules follow Python's
 /// `tomllib` (the reference the tests compare against), with 64-bit integers as TOML requires.
 public enum TOMLParser {

@@ -1,7 +1,7 @@
 /// A 1-based line and column in a source text, counted in Unicode scalars.
 ///
 /// Every key and value of a parsed document carries one, so configuration errors can point at
-/// the exact spot an operator has to fix (SPEC section 3).
+/// the exact spot an operator has to fix (docs/configuration.md).
 public struct SourcePosition: Sendable, Hashable, Comparable, CustomStringConvertible {
     public var line: Int
     public var column: Int

@@ -1,13 +1,13 @@
 import Foundation
 import WatchModel
 
-/// The transitions between two states of one order (SPEC section 4), as a pure function.
+/// The transitions between two states of one order (docs/events.md), as a pure function.
 ///
 /// Pure so that the whole event vocabulary can be tested exhaustively without a network or a
 /// store, and so that a change made while the daemon was stopped is reported exactly as if it had
 /// been seen live: the diff only ever sees the stored state and the new one.
 public enum OrderDiff {
-    /// The events that take `old` to `new`, in the order SPEC section 4 lists them: the order's
+    /// The events that take `old` to `new`, in the order docs/events.md lists them: the order's
     /// status, its fulfilment, then line item by line item (sorted by id) added or removed, status,
     /// shipment, assets.
     ///

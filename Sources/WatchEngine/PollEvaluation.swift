@@ -30,7 +30,7 @@ public enum PollResult: Sendable, Equatable {
 }
 
 /// Decides what one poll result does to a watched order: the state to store and the events to
-/// emit (SPEC section 4: first_seen, changes, not_found once, failing / recovered).
+/// emit (docs/events.md: first_seen, changes, not_found once, failing / recovered).
 ///
 /// Pure, like ``OrderDiff``: everything it needs is the stored ``WatchedOrder``, so a restarted
 /// daemon continues exactly where the stored state says it was.

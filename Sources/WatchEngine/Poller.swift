@@ -52,7 +52,7 @@ public struct OnceReport: Sendable, Equatable {
 }
 
 /// The poll loop: polls every watched order on its schedule, within the concurrency and rate
-/// limits, and commits each result to the store (SPEC sections 1, 4 and 7).
+/// limits, and commits each result to the store (docs/events.md, docs/service.md).
 ///
 /// An actor because the schedule, the rate limiter and the watch set are shared by the loop, the
 /// poll tasks finishing concurrently, reloads and status queries. The store stays the source of

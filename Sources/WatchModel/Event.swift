@@ -1,6 +1,6 @@
 import Foundation
 
-/// Every kind of transition outpostwatch reports (SPEC section 4).
+/// Every kind of transition outpostwatch reports (docs/events.md).
 ///
 /// The raw value is the wire name used in webhook bodies, `history --json`, the
 /// `EVENT_TYPE` journald field and the `events = [...]` filter of a webhook.
@@ -34,7 +34,7 @@ public enum ChangeField: String, Codable, Sendable, Hashable {
 /// An old or new value in `change.from` / `change.to`.
 ///
 /// Encodes as JSON `null`, a string, a `{"carrier","tracking_number"}` object or a list of
-/// `{"asset_id","mac_addresses"}` objects, as SPEC section 4 defines.
+/// `{"asset_id","mac_addresses"}` objects, as docs/events.md defines.
 public enum ChangeValue: Sendable, Equatable, Hashable, Codable {
     case null
     case string(String)
@@ -176,7 +176,7 @@ public struct LineItemRef: Codable, Sendable, Equatable, Hashable {
 
 /// One transition, as stored in the history and sent to every sink.
 ///
-/// The JSON form (``EventJSON``) is the webhook body of SPEC section 5 and the element of
+/// The JSON form (``EventJSON``) is the webhook body of docs/delivery.md and the element of
 /// `history --json`. `id` is assigned once, when the event is created, and never changes,
 /// so receivers de-duplicate redeliveries by it; `sequence` is assigned by the store when
 /// the event is committed (1 for `order.first_seen`, then +1 per event of the same order).

@@ -5,7 +5,7 @@ import OutpostwatchService
 import Sinks
 import WatchModel
 
-/// `outpostwatch`: the command line of SPEC section 2. Argument parsing only; the work is in
+/// `outpostwatch`: the command line of docs/cli.md. Argument parsing only; the work is in
 /// `OutpostwatchService.Commands`, `Daemon`, `Simulate` and `Demo`.
 @main
 struct Outpostwatch: AsyncParsableCommand {

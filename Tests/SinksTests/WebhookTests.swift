@@ -105,7 +105,7 @@ struct WebhookTests {
         #expect(try verifyWithStandardWebhooks(key: plainKey, request: plainRequest) != nil)
     }
 
-    @Test("headers and JSON body follow SPEC section 5")
+    @Test("headers and JSON body follow docs/delivery.md")
     func headersAndBody() async throws {
         let receiver = try await TestReceiver.start()
         defer { Task { await receiver.stop() } }

@@ -79,7 +79,7 @@ struct ConfigLoaderTests {
     headers      = { "X-Team" = "infra" }
     """
 
-    @Test("the example of SPEC section 3 reads into the expected settings")
+    @Test("the example of docs/configuration.md reads into the expected settings")
     func specExampleParses() throws {
         let result = parse(Self.specExample)
         #expect(result.errors.isEmpty, "\(result.errors)")

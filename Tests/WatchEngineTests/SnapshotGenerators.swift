@@ -99,7 +99,7 @@ enum Snapshots {
 
 /// Replays events on a snapshot: what a receiver that only sees the events can reconstruct.
 ///
-/// The inverse of the diff for every field SPEC section 4 reports; `first_seen` carries no
+/// The inverse of the diff for every field docs/events.md reports; `first_seen` carries no
 /// snapshot, so it cannot be replayed and is rejected.
 enum Replay {
     struct Unreplayable: Error { var event: Event }

@@ -1092,7 +1092,7 @@ class ScriptedAPI(HostileAPI):
 
 def test_impossible_timestamp_is_a_failed_poll_not_a_crash(binary, tmp_path):
     """"inf", "nan", "1e400", 1e17… parse as a Double but name no instant ISO-8601 can write.
-    Such an answer is invalid: the poll counts as failed (SPEC 4), no event, no crash. (Before the
+    Such an answer is invalid: the poll counts as failed (docs/events.md), no event, no crash. (Before the
     fix, an OrderFulfilledDate of 1e17 or "inf" appearing on a known order trapped in the ISO-8601
     formatting of the order.fulfilled event and killed the daemon; elsewhere "inf" ended as a
     state-store error that never counted towards watch.failing.)"""

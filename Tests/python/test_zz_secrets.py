@@ -1,4 +1,4 @@
-"""Secrets never leak (SPEC section 7: AWS secret access keys, session tokens and webhook secrets
+"""Secrets never leak (docs/service.md: AWS secret access keys, session tokens and webhook secrets
 never appear in logs, events or errors), checked over everything the whole test session
 produced. The file is named to run last (pytest runs files in name order).
 
