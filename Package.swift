@@ -4,11 +4,12 @@
 //
 // The target graph is the pipeline, and dependencies point one way:
 //
-//   OutpostsAPI        AWS wire layer: SigV4, credential chain, GetOrder/ListOrders (no other module)
+//   Support            shared helpers: Duration seconds, systemd credentials, HOST:PORT (Foundation only)
+//   OutpostsAPI        AWS wire layer: SigV4, credential chain, GetOrder/ListOrders  -> Support
 //   OutpostsSimulator  a fake Outposts endpoint for demos and tests        -> OutpostsAPI
-//   WatchModel         domain types: order snapshots, events, durations    (Foundation only)
-//   WatchConfig        TOML subset parser with positions, typed settings   -> WatchModel
-//   WatchStore         SQLite history and transactional outbox             -> WatchModel, CSQLite
+//   WatchModel         domain types: order snapshots, events, durations    -> Support
+//   WatchConfig        TOML subset parser with positions, typed settings   -> WatchModel, Support
+//   WatchStore         SQLite history and transactional outbox             -> WatchModel, Support, CSQLite
 //   WatchEngine        pure diff, poll scheduler, poller actor            -> OutpostsAPI, WatchModel, WatchConfig, WatchStore
 //   Sinks              journald, signed webhooks, outbox dispatcher       -> WatchModel, WatchConfig, WatchStore, CSystemd
 //   OutpostwatchService daemon lifecycle, sd_notify, reload, commands     -> everything above
@@ -36,7 +37,9 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
 
+        .target(name: "Support"),
         .target(name: "OutpostsAPI", dependencies: [
+            "Support",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
@@ -51,21 +54,21 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "WatchModel", dependencies: []),
-        .target(name: "WatchConfig", dependencies: ["WatchModel"]),
-        .target(name: "WatchStore", dependencies: ["WatchModel", "CSQLite"]),
+        .target(name: "WatchModel", dependencies: ["Support"]),
+        .target(name: "WatchConfig", dependencies: ["WatchModel", "Support"]),
+        .target(name: "WatchStore", dependencies: ["WatchModel", "Support", "CSQLite"]),
         .target(name: "WatchEngine", dependencies: [
-            "OutpostsAPI", "WatchModel", "WatchConfig", "WatchStore",
+            "Support", "OutpostsAPI", "WatchModel", "WatchConfig", "WatchStore",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "Sinks", dependencies: [
-            "WatchModel", "WatchConfig", "WatchStore", "CSystemd",
+            "Support", "OutpostsAPI", "WatchModel", "WatchConfig", "WatchStore", "CSystemd",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "OutpostwatchService", dependencies: [
-            "OutpostsAPI", "OutpostsSimulator", "WatchModel", "WatchConfig", "WatchStore", "WatchEngine", "Sinks", "CSystemd",
+            "Support", "OutpostsAPI", "OutpostsSimulator", "WatchModel", "WatchConfig", "WatchStore", "WatchEngine", "Sinks", "CSystemd",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Hummingbird", package: "hummingbird"),

@@ -1,3 +1,5 @@
+import Support
+
 /// Reads and writes the duration strings of the configuration: `"500ms"`, `"30s"`, `"5m"`,
 /// `"1h30m"`, `"2d"`.
 ///
@@ -48,8 +50,7 @@ public struct DurationParser: Sendable {
 
     /// The shortest string ``parse(_:)`` reads back as `duration` (sub-millisecond parts dropped).
     public func format(_ duration: Duration) -> String {
-        var remaining = Int64(duration.components.seconds) * 1000
-            + duration.components.attoseconds / 1_000_000_000_000_000
+        var remaining = duration.milliseconds
         if remaining <= 0 { return "0s" }
         var text = ""
         for unit in Self.units where remaining >= unit.milliseconds {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 import WatchModel
 
 /// The schema of `config.toml` (docs/configuration.md): which keys exist, their types, defaults and rules.
@@ -299,11 +300,8 @@ final class SettingsSchema {
             }
             return .file(file.value)
         }
-        if let name, let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty {
-            let credential = "webhook-\(name)"
-            if FileManager.default.fileExists(atPath: "\(directory)/\(credential)") {
-                return .systemdCredential(credential)
-            }
+        if let name, SystemdCredentials.exists(name: "webhook-\(name)", environment: environment) {
+            return .systemdCredential("webhook-\(name)")
         }
         return nil
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -79,25 +80,11 @@ public enum ConfigValidation {
         return HTTPURL(scheme: scheme, host: host, port: components.port)
     }
 
-    /// `HOST:PORT` for a listening socket: a host name, an IPv4 address or a bracketed IPv6 address,
-    /// and a port from 0 to 65535. Returns the host (without brackets) and port.
+    /// `HOST:PORT` for a listening socket, as ``ListenAddress`` (Support) parses it: a host name,
+    /// an IPv4 address or a bracketed IPv6 address, and a port from 0 to 65535. Returns the host
+    /// (without brackets) and port.
     public static func listenAddress(_ text: String) -> (host: String, port: Int)? {
-        guard let colon = text.lastIndex(of: ":") else { return nil }
-        var host = String(text[..<colon])
-        let portText = text[text.index(after: colon)...]
-        guard !portText.isEmpty, portText.count <= 5, portText.allSatisfy({ $0.isASCII && $0.isNumber }),
-              let port = Int(portText), port <= 65535 else { return nil }
-        if host.hasPrefix("[") {
-            guard host.hasSuffix("]") else { return nil }
-            host = String(host.dropFirst().dropLast())
-            var v6 = in6_addr()
-            guard inet_pton(AF_INET6, host, &v6) == 1 else { return nil }
-            return (host, port)
-        }
-        guard !host.isEmpty, host.unicodeScalars.allSatisfy({
-            ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "." || $0 == "-"
-        }) else { return nil }
-        return (host, port)
+        ListenAddress(text).map { ($0.host, $0.port) }
     }
 
     /// An HTTP header name: an RFC 9110 token.

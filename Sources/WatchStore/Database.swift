@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import Support
 
 // SQLITE_TRANSIENT does not import into Swift (it is a cast macro): -1 as a destructor tells
 // SQLite to copy the bound bytes before the bind call returns.
@@ -251,8 +252,7 @@ public final class Database {
     }
 
     private func configure(busyTimeout: Duration, synchronous: SynchronousMode) throws {
-        let millis = busyTimeout.components.seconds * 1000 + busyTimeout.components.attoseconds / 1_000_000_000_000_000
-        sqlite3_busy_timeout(handle, Int32(clamping: millis))
+        sqlite3_busy_timeout(handle, Int32(clamping: busyTimeout.milliseconds))
         if mode == .readWrite {
             // A file we may not write opens read-only without an error; say so now, not at the first commit.
             if sqlite3_db_readonly(handle, "main") == 1 {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Caches another provider's credentials and refreshes temporary ones ahead of expiry, so the
 /// source (STS, instance metadata, a credential process) is asked once per credential lifetime,
@@ -28,8 +29,8 @@ public actor CachingCredentialProvider: CredentialProvider {
     public init(_ base: any CredentialProvider, advisoryRefresh: Duration = .seconds(15 * 60),
                 mandatoryRefresh: Duration = .seconds(10 * 60), now: @escaping @Sendable () -> Date = { Date() }) {
         self.base = base
-        self.advisoryLead = Self.seconds(advisoryRefresh)
-        self.mandatoryLead = Self.seconds(mandatoryRefresh)
+        self.advisoryLead = advisoryRefresh.seconds
+        self.mandatoryLead = mandatoryRefresh.seconds
         self.now = now
     }
 
@@ -94,7 +95,4 @@ public actor CachingCredentialProvider: CredentialProvider {
         }
     }
 
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// Credentials printed by an external command, the `credential_process` setting of a profile.
 ///
@@ -140,7 +141,7 @@ enum ProcessRunner {
                     group.leave()
                 }
             }
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+            let seconds = timeout.seconds
             var timedOut = false
             if exited.wait(timeout: .now() + seconds) == .timedOut {
                 timedOut = true

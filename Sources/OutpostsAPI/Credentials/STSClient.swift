@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Support
 
 /// The two AWS STS calls the credential chain needs, AssumeRole (SigV4-signed, service `sts`)
 /// and AssumeRoleWithWebIdentity (unsigned), in the AWS query protocol: a form-encoded POST
@@ -80,7 +81,7 @@ public struct STSClient: Sendable {
             if attempt > 1 {
                 // Full jitter, as the SDKs' standard retry mode.
                 let cap = retryBaseDelay * (1 << min(attempt - 2, 4))
-                let millis = Int(Double(cap.components.seconds * 1000) + Double(cap.components.attoseconds) / 1e15)
+                let millis = Int(cap.milliseconds)
                 try await Task.sleep(for: .milliseconds(Int.random(in: 0...max(millis, 1))))
             }
             var headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]

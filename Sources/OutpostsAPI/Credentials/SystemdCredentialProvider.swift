@@ -1,19 +1,23 @@
 import Foundation
+import Support
 
 /// Credentials handed to the service by systemd (`LoadCredential=` / `SetCredentialEncrypted=`),
-/// found in `$CREDENTIALS_DIRECTORY`.
+/// found in `$CREDENTIALS_DIRECTORY` and read with ``SystemdCredentials``.
 ///
 /// Either the files `aws-access-key-id` and `aws-secret-access-key` (and optionally
-/// `aws-session-token`), each holding one value (surrounding whitespace and the trailing newline
-/// ignored), or one file `aws-credentials` in the shared-credentials format, profile `default`.
+/// `aws-session-token`), each holding one value (trailing line breaks ignored, the rule of
+/// ``SystemdCredentials``; a file empty after that counts as missing), or one file
+/// `aws-credentials` in the shared-credentials format, profile `default`.
 /// The separate files win when both exist. This keeps keys out of the unit file and out of the
 /// environment, where any process of the same user could read them.
 public struct SystemdCredentialProvider: CredentialSource {
     /// The value of `$CREDENTIALS_DIRECTORY`, if set.
     public let directory: String?
+    private let environment: [String: String]
 
     public init(environment: [String: String]) {
-        self.directory = environment["CREDENTIALS_DIRECTORY"].flatMap { $0.isEmpty ? nil : $0 }
+        self.directory = SystemdCredentials.directory(environment: environment)
+        self.environment = environment
     }
 
     public var sourceName: String {
@@ -22,23 +26,23 @@ public struct SystemdCredentialProvider: CredentialSource {
     }
 
     public func lookup() async throws -> CredentialLookup {
-        guard let directory else { return .unavailable(note: nil) }
-        func read(_ name: String) throws -> String? {
-            let path = (directory as NSString).appendingPathComponent(name)
+        guard directory != nil else { return .unavailable(note: nil) }
+        func file(_ name: String) throws -> String? {
             do {
-                guard let text = try CredentialSupport.readTextFile(path) else { return nil }
-                let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
-                return trimmed.isEmpty ? nil : trimmed
+                return try SystemdCredentials.read(name: name, environment: environment)
             } catch {
                 throw CredentialError(source: sourceName, message: "\(error)")
             }
         }
-        let accessKeyId = try read("aws-access-key-id")
-        let secret = try read("aws-secret-access-key")
+        func value(_ name: String) throws -> String? {
+            try file(name).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        let accessKeyId = try value("aws-access-key-id")
+        let secret = try value("aws-secret-access-key")
         switch (accessKeyId, secret) {
         case (let accessKeyId?, let secret?):
             return .found(AWSCredentials(accessKeyId: accessKeyId, secretAccessKey: secret,
-                                         sessionToken: try read("aws-session-token")))
+                                         sessionToken: try value("aws-session-token")))
         case (_?, nil):
             throw CredentialError(source: sourceName, message: "aws-access-key-id is present but aws-secret-access-key is missing or empty")
         case (nil, _?):
@@ -46,16 +50,10 @@ public struct SystemdCredentialProvider: CredentialSource {
         case (nil, nil):
             break
         }
-        let filePath = (directory as NSString).appendingPathComponent("aws-credentials")
-        let text: String?
-        do {
-            text = try CredentialSupport.readTextFile(filePath)
-        } catch {
-            throw CredentialError(source: sourceName, message: "\(error)")
-        }
-        guard let text else {
+        guard let text = try file("aws-credentials") else {
             return .unavailable(note: "no aws-access-key-id or aws-credentials file")
         }
+        let filePath = SystemdCredentials.path(name: "aws-credentials", environment: environment) ?? "aws-credentials"
         let sections = try AWSConfigFiles.parseSections(text, source: "systemd credential \(filePath)")
         guard let profile = sections.last(where: { $0.name == "default" })?.profile else {
             throw CredentialError(source: sourceName, message: "aws-credentials has no [default] section")
