@@ -3,6 +3,7 @@ import Logging
 import OutpostsAPI
 import OutpostsSimulator
 import Sinks
+import Support
 import WatchConfig
 import WatchEngine
 import WatchModel
@@ -30,9 +31,9 @@ public enum Commands {
         let settings = try loadSettings(path: configPath)
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger, credentials: credentials)
         // The poller syncs the watch set itself; a store error is one of the report's failures.
-        let router = runtime.router
+        let sinks = runtime.sinks
         let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
-                            route: { router.sinks(for: $0) }, logger: logger, onCommit: { _ in })
+                            route: { sinks.route($0) }, logger: logger, onCommit: { _ in })
         let report = await poller.pollAllOnce()
         _ = await runtime.makeDispatcher().drainOnce()
         await runtime.shutdown()
@@ -162,10 +163,7 @@ public enum Commands {
     /// `--since`: an ISO-8601 instant, or a duration meaning "that long ago".
     static func parseSince(_ s: String, now: Date = Date()) -> Date? {
         if let date = ISO8601.parse(s) { return date }
-        if let duration = parseDuration(s) {
-            let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-            return now.addingTimeInterval(-seconds)
-        }
+        if let duration = parseDuration(s) { return now.addingTimeInterval(-duration.seconds) }
         return nil
     }
 
@@ -283,30 +281,32 @@ public enum Commands {
             throw CommandFailure(.failure, "no event \(eventId) in \(settings.storage.path)")
         }
         if pending.isEmpty { throw CommandFailure(.failure, "event \(eventId) has no delivery to send again") }
+        // The daemon's outcome policy (docs/delivery.md): a retryable error leaves the row pending
+        // with the daemon's backoff, a permanent one fails it, a 410 fails the sink's whole queue.
+        let configured = Set(runtime.sinks.names)
         var failed = false
-        for delivery in pending {
-            guard let target = runtime.sinks.first(where: { $0.name == delivery.sink }) else {
-                Output.error("\(delivery.sink): not configured any more; left pending")
-                failed = true
+        for delivery in pending where !configured.contains(delivery.sink) {
+            Output.error("\(delivery.sink): not configured any more; left pending")
+            failed = true
+        }
+        let report = await runtime.makeDispatcher().redeliver(pending)
+        for attempt in report.attempts {
+            switch attempt.result {
+            case .delivered(let status)?:
+                Output.line("\(attempt.sink): delivered (HTTP \(status))")
                 continue
+            case nil:
+                Output.error("\(attempt.sink): sent, but the attempt could not be recorded; left pending")
+            case .retry(let at, _, let error)?:
+                Output.error("\(attempt.sink): failed: \(error) (left pending, retried by the daemon at \(Output.time(at)))")
+            case .failed(_, let error)?:
+                if case .gone = attempt.outcome {
+                    Output.error("\(attempt.sink): gone (HTTP 410): \(error); every pending delivery of this sink failed")
+                } else {
+                    Output.error("\(attempt.sink): failed for good: \(error)")
+                }
             }
-            let outcome = await target.send(delivery.event)
-            let now = Date()
-            switch outcome {
-            case .delivered(let status):
-                try await runtime.store.recordAttempt(deliveryId: delivery.id, at: now, result: .delivered(status: status))
-                Output.line("\(delivery.sink): delivered (HTTP \(status))")
-            case .retry(let status, let error, _), .permanent(let status, let error):
-                // Left pending: the daemon goes on retrying it.
-                try await runtime.store.recordAttempt(deliveryId: delivery.id, at: now,
-                    result: .retry(at: now.addingTimeInterval(60), status: status, error: error))
-                Output.error("\(delivery.sink): failed: \(error)")
-                failed = true
-            case .gone(let status, let error):
-                try await runtime.store.recordAttempt(deliveryId: delivery.id, at: now, result: .failed(status: status, error: error))
-                Output.error("\(delivery.sink): gone (HTTP 410): \(error)")
-                failed = true
-            }
+            failed = true
         }
         await runtime.shutdown()
         if failed { throw CommandFailure(.failure, []) }
@@ -318,17 +318,11 @@ public enum Commands {
     public static func testSink(configPath: String, name: String, logger: Logger) async throws {
         let settings = try loadSettings(path: configPath)
         // Only the sinks: a test send needs neither the store nor AWS.
-        let httpClient = Runtime.makeHTTPClient()
+        let httpClient = WebhookSink.makeHTTPClient()
         let outcome: SinkOutcome
         do {
-            let router = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable)
-            let sinks = try Runtime.makeSinks(settings: settings, router: router, httpClient: httpClient,
-                                              environment: ProcessInfo.processInfo.environment)
-            guard let sink = sinks.first(where: { $0.name == name }) else {
-                let known = sinks.map(\.name).joined(separator: ", ")
-                throw CommandFailure(.usage, "no sink named \(name) (configured: \(known.isEmpty ? "none" : known))")
-            }
-            outcome = await sendTestEvent(sink: sink)
+            let sinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable, httpClient: httpClient)
+            outcome = await sendTestEvent(sink: try Runtime.sink(named: name, in: sinks))
         } catch {
             try? await httpClient.shutdown()
             if error is CommandFailure { throw error }

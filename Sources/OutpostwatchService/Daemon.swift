@@ -3,6 +3,7 @@ import Logging
 import OutpostsAPI
 import ServiceLifecycle
 import Sinks
+import Support
 import Synchronization
 import UnixSignals
 import WatchConfig
@@ -40,24 +41,19 @@ public final class Daemon: Sendable {
     public func run() async throws {
         let settings = try loadSettings(path: configPath, environment: environment)
         let metrics = DaemonMetrics()
-        let throttles = ThrottleCounter()
-        // Every throttled answer slows the whole poller, even one the client's retry then got through.
-        let pollerBox = LockedValue<Poller?>(nil)
+        // The metric counts every throttled answer; the poller learns of them through its own
+        // results and the client's paced retries.
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger,
                                   credentials: credentials, environment: environment,
-                                  onThrottle: {
-                                      throttles.increment()
-                                      metrics.recordThrottle()
-                                      pollerBox.withLock { $0 }?.noteThrottle()
-                                  })
+                                  onThrottle: { metrics.recordThrottle() })
         let dispatcher = runtime.makeDispatcher()
         let notifier = self.notifier
         let watchdog = WatchdogPacer(interval: notifier.watchdogInterval)
         let onEvents = self.onEvents
-        let router = LockedValue(runtime.router)
+        let sinks = LockedValue(runtime.sinks)
         let poller = Poller(
             store: runtime.store, source: InstrumentedSource(base: runtime.client, metrics: metrics), settings: settings,
-            route: { event in router.withLock { $0.sinks(for: event) } },
+            route: { event in sinks.withLock { $0.route(event) } },
             logger: logger,
             onCommit: { events in
                 dispatcher.wake()
@@ -67,7 +63,6 @@ public final class Daemon: Sendable {
             onHeartbeat: { if watchdog.due() { notifier.watchdog() } },
             onStatus: { status in notifier.status(Daemon.statusLine(status)) },
             heartbeatInterval: min(notifier.watchdogInterval ?? .seconds(5), .seconds(5)))
-        pollerBox.withLock { $0 = poller }
 
         // READY=1 once the store is open and the schedule loaded (the poller keeps it for run()).
         let loaded = try await poller.loadSchedule()
@@ -78,7 +73,7 @@ public final class Daemon: Sendable {
         ])
 
         let reload = ReloadService(daemon: self, runtime: runtime, poller: poller, dispatcher: dispatcher,
-                                   router: router, notifier: notifier)
+                                   sinks: sinks, notifier: notifier)
         var config = ServiceGroupConfiguration(
             services: [
                 .init(service: PollerService(poller: poller)),
@@ -134,13 +129,6 @@ final class LockedValue<Value: Sendable>: Sendable {
 }
 
 /// Counts throttled API answers (for the metrics and the status line).
-final class ThrottleCounter: Sendable {
-    private let count = Atomic<Int>(0)
-    func increment() { count.add(1, ordering: .relaxed) }
-    var value: Int { count.load(ordering: .relaxed) }
-}
-
-/// Sends `WATCHDOG=1` at most once per interval, however often the loop beats.
 final class WatchdogPacer: Sendable {
     private let interval: Duration?
     private let last = Mutex<ContinuousClock.Instant?>(nil)
@@ -212,13 +200,6 @@ struct RetentionService: Service {
     }
 }
 
-extension Duration {
-    /// The duration in seconds, as a `TimeInterval`.
-    var seconds: TimeInterval {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
-
 /// Re-reads the config on SIGHUP: orders added start, removed ones stop, sinks and poll settings
 /// change; an invalid file keeps the running config and logs every error.
 struct ReloadService: Service {
@@ -226,7 +207,7 @@ struct ReloadService: Service {
     let runtime: Runtime
     let poller: Poller
     let dispatcher: Dispatcher
-    let router: LockedValue<EventRouter>
+    let sinks: LockedValue<SinkSet>
     let notifier: SystemdNotifier
 
     func run() async throws {
@@ -255,12 +236,10 @@ struct ReloadService: Service {
             logger.warning("[storage] and [aws] changes take effect at the next restart")
         }
         do {
-            let sinks = try Runtime.makeSinks(settings: settings, router: EventRouter(settings: settings,
-                                              journaldAvailable: Journal.isAvailable),
-                                              httpClient: runtime.httpClient, environment: daemon.environment)
-            let limits = Runtime.sinkLimits(settings)
-            await dispatcher.replaceSinks(sinks, maxAges: limits.maxAges, concurrency: limits.concurrency)
-            router.withLock { $0 = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable) }
+            let newSinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable,
+                                       httpClient: runtime.httpClient, environment: daemon.environment)
+            await dispatcher.replaceSinks(newSinks.sinks, maxAges: newSinks.maxAges, concurrency: newSinks.concurrency)
+            sinks.withLock { $0 = newSinks }
         } catch {
             logger.error("reload failed: \(error); keeping the running sinks")
             return

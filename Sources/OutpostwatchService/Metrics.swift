@@ -3,6 +3,7 @@ import Hummingbird
 import Logging
 import ServiceLifecycle
 import OutpostsAPI
+import Support
 import Synchronization
 import WatchEngine
 import WatchModel
@@ -118,7 +119,7 @@ struct InstrumentedSource: OrderSource {
 enum MetricsServer {
     static func make(listen: String, metrics: DaemonMetrics, store: StateStore, poller: Poller,
                      healthWindow: Duration, logger: Logger) throws -> some Service {
-        guard let (host, port) = SimulateCommand.parseListen(listen) else {
+        guard let address = ListenAddress(listen) else {
             throw CommandFailure(.config, "[http] listen: expected HOST:PORT, got \(listen)")
         }
         let router = Router()
@@ -141,7 +142,7 @@ enum MetricsServer {
         }
         var serverLogger = logger
         serverLogger.logLevel = .warning
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port)),
+        return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)),
                            logger: serverLogger)
     }
 }

@@ -47,7 +47,7 @@ public func resolveEndpoint(_ settings: Settings, configPath: String,
     }
 }
 
-/// Everything one configuration builds: store, HTTP client, AWS client, sinks and router.
+/// Everything one configuration builds: store, HTTP client, AWS client and sinks (with their routing).
 ///
 /// Commands that poll or deliver (`run`, `once`, `redeliver`, `test-sink`, `demo`) make one; the
 /// caller must `shutdown()` it so the HTTP client's event loops are released.
@@ -57,8 +57,7 @@ public final class Runtime: Sendable {
     public let store: StateStore
     public let httpClient: HTTPClient
     public let client: OutpostsClient
-    public let sinks: [any EventSink]
-    public let router: EventRouter
+    public let sinks: SinkSet
     public let logger: Logger
 
     /// - Parameter credentials: a fixed provider (demo, tests); `nil` uses the standard AWS chain.
@@ -75,7 +74,7 @@ public final class Runtime: Sendable {
         } catch {
             throw CommandFailure(.failure, "cannot open the state database: \(error)")
         }
-        let httpClient = Runtime.makeHTTPClient()
+        let httpClient = WebhookSink.makeHTTPClient()
         self.httpClient = httpClient
         let provider = credentials ?? CredentialChain.standard(
             profile: settings.aws.profile, roleArn: settings.aws.roleArn, region: endpoint.region,
@@ -84,43 +83,24 @@ public final class Runtime: Sendable {
                                      requestTimeout: settings.poll.requestTimeout,
                                      logger: logger, onThrottle: onThrottle,
                                      applicationVersion: OutpostwatchVersion.string)
-        self.router = EventRouter(settings: settings, journaldAvailable: Journal.isAvailable)
         do {
-            self.sinks = try Runtime.makeSinks(settings: settings, router: router, httpClient: httpClient,
-                                               environment: environment)
+            self.sinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable, httpClient: httpClient,
+                                     environment: environment)
         } catch {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): \(error)")
         }
     }
 
-    /// The one HTTP client of the process (AWS calls and webhooks share its connection pools).
-    public static func makeHTTPClient() -> HTTPClient {
-        var httpConfig = HTTPClient.Configuration()
-        httpConfig.redirectConfiguration = .disallow   // a 3xx from a webhook is a failure, not a hop
-        // AsyncHTTPClient retries a refused connection until the connect timeout: keep it short, so a
-        // receiver that is down costs seconds, not a stuck dispatcher.
-        httpConfig.timeout = .init(connect: .seconds(2))
-        httpConfig.connectionPool.retryConnectionEstablishment = false
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: httpConfig)
-    }
-
-    /// Builds the journald sink (when enabled) and one webhook sink per `[[webhook]]`.
-    static func makeSinks(settings: Settings, router: EventRouter, httpClient: HTTPClient,
-                          environment: [String: String]) throws -> [any EventSink] {
-        var sinks: [any EventSink] = []
-        if router.journald { sinks.append(JournaldSink()) }
-        for hook in settings.webhooks {
-            let secret = try WebhookSecret.resolve(hook.secret, sinkName: hook.name, environment: environment)
-            sinks.append(WebhookSink(settings: hook, secret: secret, httpClient: httpClient))
-        }
-        return sinks
-    }
-
     /// The sink called `name`, or a usage error naming the configured ones.
     public func sink(named name: String) throws -> any EventSink {
-        guard let sink = sinks.first(where: { $0.name == name }) else {
-            let known = sinks.map(\.name).joined(separator: ", ")
+        try Runtime.sink(named: name, in: sinks)
+    }
+
+    /// The sink called `name` in `sinks`, or a usage error naming the configured ones.
+    static func sink(named name: String, in sinks: SinkSet) throws -> any EventSink {
+        guard let sink = sinks.sink(named: name) else {
+            let known = sinks.names.joined(separator: ", ")
             throw CommandFailure(.usage, "no sink named \(name) (configured: \(known.isEmpty ? "none" : known))")
         }
         return sink
@@ -128,19 +108,8 @@ public final class Runtime: Sendable {
 
     /// A dispatcher draining this runtime's outbox to its sinks.
     public func makeDispatcher() -> Dispatcher {
-        let limits = Runtime.sinkLimits(settings)
-        return Dispatcher(store: store, sinks: sinks, maxAges: limits.maxAges, concurrency: limits.concurrency, logger: logger)
-    }
-
-    /// Each webhook's `max_age` and `concurrency`, keyed by sink name, as the dispatcher takes them.
-    static func sinkLimits(_ settings: Settings) -> (maxAges: [String: Duration], concurrency: [String: Int]) {
-        var maxAges: [String: Duration] = [:]
-        var concurrency: [String: Int] = [:]
-        for hook in settings.webhooks {
-            maxAges[hook.name] = hook.maxAge
-            concurrency[hook.name] = hook.concurrency
-        }
-        return (maxAges, concurrency)
+        Dispatcher(store: store, sinks: sinks.sinks, maxAges: sinks.maxAges, concurrency: sinks.concurrency,
+                   logger: logger)
     }
 
     /// Releases the HTTP client and closes the store (writing held poll times and checkpointing

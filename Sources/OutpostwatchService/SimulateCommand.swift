@@ -1,11 +1,12 @@
 import Foundation
 import Logging
 import OutpostsSimulator
+import Support
 
 /// `outpostwatch simulate`: the fake Outposts endpoint as a foreground process.
 public enum SimulateCommand {
     public static func run(listen: String, scenarioPath: String?, speed: Double, logger: Logger) async throws {
-        guard let (host, port) = parseListen(listen) else {
+        guard let address = ListenAddress(listen) else {
             throw CommandFailure(.usage, "--listen: expected HOST:PORT, got \(listen)")
         }
         guard speed >= 0, speed.isFinite else {
@@ -24,20 +25,11 @@ public enum SimulateCommand {
         let simulator = OutpostsSimulator(scenario: scenario, speed: speed)
         let signals = SignalCancellation()
         try await signals.run {
-            try await simulator.run(host: host, port: port) { bound in
+            try await simulator.run(host: address.host, port: address.port) { bound in
                 // The first line on stdout names the address, so scripts can use port 0.
-                Output.line("outpostwatch simulator listening on http://\(host):\(bound) (\(scenario.orders.count) orders, speed \(speed))")
+                Output.line("outpostwatch simulator listening on http://\(address.host):\(bound) (\(scenario.orders.count) orders, speed \(speed))")
             }
         }
-    }
-
-    /// `HOST:PORT` (IPv6 as `[::1]:PORT`).
-    public static func parseListen(_ s: String) -> (String, Int)? {
-        guard let colon = s.lastIndex(of: ":") else { return nil }
-        var host = String(s[..<colon])
-        guard let port = Int(s[s.index(after: colon)...]), (0...65535).contains(port), !host.isEmpty else { return nil }
-        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        return (host, port)
     }
 }
 

@@ -1,7 +1,8 @@
 import Foundation
 import WatchModel
 
-/// A destination for events: journald, a webhook.
+/// A destination for events: journald, a webhook. One small notifier per integration; what
+/// every integration shares (retries, outcome policy, routing) lives outside them.
 ///
 /// The dispatcher calls ``send(_:)`` once per delivery attempt and turns the outcome into
 /// the next state of the delivery row; a sink never retries by itself, so every attempt is
@@ -9,8 +10,17 @@ import WatchModel
 public protocol EventSink: Sendable {
     /// The name deliveries are routed by (`journald`, or the webhook's `name`).
     var name: String { get }
+    /// Attempts in flight at most when the config names no `concurrency`.
+    var defaultConcurrency: Int { get }
+    /// Whether this sink takes the event (its `events` and `orders` filters).
+    func accepts(_ event: Event) -> Bool
     /// One attempt to hand over the event. Must not throw: every failure is an outcome.
     func send(_ event: Event) async -> SinkOutcome
+}
+
+extension EventSink {
+    public var defaultConcurrency: Int { 4 }
+    public func accepts(_ event: Event) -> Bool { true }
 }
 
 /// How one attempt to hand an event to a sink ended.

@@ -119,6 +119,9 @@ public struct JournaldSink: EventSink {
 
     public init() {}
 
+    /// One entry at a time: `sd_journal_sendv` is a local datagram, nothing to overlap.
+    public var defaultConcurrency: Int { 1 }
+
     public func send(_ event: Event) async -> SinkOutcome {
         do {
             try Journal.send(Self.fields(for: event))

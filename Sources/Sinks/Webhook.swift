@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import Support
 import WatchConfig
 import WatchModel
 
@@ -137,15 +138,16 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         self.now = now
     }
 
-    /// An HTTP client fit for webhooks: redirects are answers, not followed (a 3xx is retried,
-    /// and the signed body is never replayed to another host), and a refused connection fails
-    /// the attempt at once instead of being retried inside the client until the timeout: the
-    /// dispatcher does the backing off, and records it.
+    /// The one HTTP client of the process (AWS calls and sinks share its connection pools).
+    /// Redirects are answers, not followed (a 3xx from a webhook is retried, and a signed body
+    /// is never replayed to another host). A refused connection fails the attempt at once instead
+    /// of being retried inside the client until the connect timeout, kept short (2 s), so a
+    /// receiver that is down costs seconds: the dispatcher does the backing off, and records it.
     public static func makeHTTPClient() -> HTTPClient {
         var pool = HTTPClient.Configuration.ConnectionPool()
         pool.retryConnectionEstablishment = false
         let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .seconds(5)),
+                                                     timeout: .init(connect: .seconds(2)),
                                                      connectionPool: pool, decompression: .disabled)
         return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
     }
@@ -184,6 +186,10 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         return headers
     }
 
+    public func accepts(_ event: Event) -> Bool {
+        settings.accepts(event.type, orderId: event.order.id)
+    }
+
     public func send(_ event: Event) async -> SinkOutcome {
         let body: Data
         do {
@@ -198,11 +204,9 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
             request.headers.add(name: name, value: value)
         }
         request.body = .bytes(Array(body))
-        let timeoutNanos = settings.timeout.components.seconds * 1_000_000_000
-            + settings.timeout.components.attoseconds / 1_000_000_000
 
         do {
-            let response = try await client.execute(request, timeout: .nanoseconds(timeoutNanos))
+            let response = try await client.execute(request, timeout: .milliseconds(settings.timeout.milliseconds))
             let status = Int(response.status.code)
             // Read a little (for the error text) and stop: a receiver cannot make us buffer megabytes.
             var excerpt: [UInt8] = []

@@ -1,18 +1,29 @@
-import Foundation
+import Support
 
 /// The client-side ceiling on API calls per second, which backs off when AWS throttles.
 ///
 /// A token bucket of capacity one: calls are spaced at least `1 / rate` apart, so no one-second
 /// window ever sees more than `max_rps` calls (a larger bucket would allow bursts of twice that).
-/// The rate follows AIMD, as TCP does: halved on throttling (floor ``minimumRate``), and raised by
-/// a twentieth of `max_rps` per successful call, so it recovers over a few dozen calls rather than
-/// jumping straight back into the limit it just hit.
+/// Every call takes a token, retries included (docs/service.md, throttling).
+///
+/// The rate follows AIMD, as TCP does, but from the rate actually observed: on throttling it is
+/// halved from what the poller was really sending (the calls granted over the last
+/// ``observationWindow``), not from `max_rps`, so a poller whose demand is far below its ceiling
+/// slows down at the first throttle instead of after several halvings (with fewer than
+/// ``minimumEvidence`` recent calls there is no rate to observe, and the rate in force is
+/// halved). It then recovers additively, by a twentieth of `max_rps` per successful call, so a
+/// throttled account climbs back over a few dozen calls rather than jumping back into the limit
+/// it just hit.
 public struct AdaptiveRateLimiter: Sendable {
     /// The slowest the poller ever gets: one call every 10 s.
     public static let minimumRate = 0.1
     /// Throttle signals closer together than this are one congestion event (all the calls in flight
     /// at once tend to be throttled together), so they halve the rate once, not once per call.
     public static let decreaseHoldOff: Duration = .seconds(1)
+    /// The calls granted within this long before a throttle are the rate observed.
+    public static let observationWindow: Duration = .seconds(10)
+    /// Fewer calls than this in the window say nothing about a rate.
+    public static let minimumEvidence = 4
 
     /// `max_rps`.
     public private(set) var maxRate: Double
@@ -20,6 +31,9 @@ public struct AdaptiveRateLimiter: Sendable {
     public private(set) var rate: Double
     private var nextAllowed: ContinuousClock.Instant?
     private var lastDecrease: ContinuousClock.Instant?
+    /// The instants of recent grants, oldest first (at most ``maxObserved``).
+    private var granted: [ContinuousClock.Instant] = []
+    private static let maxObserved = 256
 
     public init(maxRate: Double) {
         let ceiling = Self.sanitized(maxRate)
@@ -37,15 +51,29 @@ public struct AdaptiveRateLimiter: Sendable {
     public mutating func tryAcquire(now: ContinuousClock.Instant) -> Bool {
         guard nextAvailable(now: now) <= now else { return false }
         nextAllowed = now + spacing
+        if granted.count == Self.maxObserved { granted.removeFirst(Self.maxObserved / 2) }
+        granted.append(now)
         return true
     }
 
-    /// AWS answered with throttling: halve the rate and wait a full (new) spacing before the next call.
+    /// Calls per second granted over the ``observationWindow`` before `now` (over at least 1 s,
+    /// so a burst does not read as a huge rate); `nil` with fewer than ``minimumEvidence`` calls.
+    public func observedRate(now: ContinuousClock.Instant) -> Double? {
+        let since = now - Self.observationWindow
+        guard let first = granted.firstIndex(where: { $0 >= since }),
+              granted.count - first >= Self.minimumEvidence else { return nil }
+        let span = max(1, (now - granted[first]).seconds)
+        return Double(granted.count - first) / span
+    }
+
+    /// AWS answered with throttling: halve the rate observed (or in force, if lower) and wait a
+    /// full (new) spacing before the next call.
     public mutating func recordThrottle(now: ContinuousClock.Instant) {
         if let lastDecrease, now - lastDecrease < Self.decreaseHoldOff {
             // Same congestion event: already slowed down for it.
         } else {
-            rate = max(min(Self.minimumRate, maxRate), rate / 2)
+            let base = observedRate(now: now).map { min(rate, $0) } ?? rate
+            rate = max(min(Self.minimumRate, maxRate), base / 2)
             lastDecrease = now
         }
         nextAllowed = max(nextAllowed ?? now, now + spacing)

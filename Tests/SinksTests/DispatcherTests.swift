@@ -310,16 +310,24 @@ struct DispatcherTests {
     }
 
     @Test("routing: journald gets everything, webhooks what their filters accept")
-    func routing() {
-        let route = SinkRouting.route(webhooks: [
+    func routing() throws {
+        var settings = Settings()
+        settings.journald.enabled = true
+        settings.webhooks = [
             WebhookSettings(name: "all", url: "http://127.0.0.1/a"),
             WebhookSettings(name: "ship", url: "http://127.0.0.1/b", events: [.lineItemShipmentChanged]),
             WebhookSettings(name: "other-order", url: "http://127.0.0.1/c", orders: ["oo-fffffffffffffffff"]),
-        ], journald: true)
-        #expect(route(shippedEvent()) == ["journald", "all"])
+        ]
+        let sinks = try SinkSet(settings: settings, journaldAvailable: false, httpClient: sharedHTTPClient)
+        #expect(sinks.names == ["journald", "all", "ship", "other-order"])
+        #expect(sinks.route(shippedEvent()) == ["journald", "all"])
         var firstSeen = shippedEvent()
         firstSeen.type = .orderFirstSeen
-        #expect(route(firstSeen) == ["journald"])
+        #expect(sinks.route(firstSeen) == ["journald"], "order.first_seen is journald-only by default")
+        settings.journald.enabled = nil
+        let withoutJournal = try SinkSet(settings: settings, journaldAvailable: false, httpClient: sharedHTTPClient)
+        #expect(withoutJournal.route(shippedEvent()) == ["all"], "journald follows its socket when not configured")
+        #expect(withoutJournal.concurrency["all"] == 4 && withoutJournal.maxAges["all"] == .seconds(72 * 3600))
     }
 }
 

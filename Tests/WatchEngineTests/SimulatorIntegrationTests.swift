@@ -103,4 +103,54 @@ import WatchStore
             #expect(try await store.history(orderId: Self.orderId).isEmpty)
         }
     }
+
+    /// The throttling defect of the first version, as a user met it: demand far below `max_rps`,
+    /// then every call answered 429. The calls per second during the storm, as a ratio to the calm
+    /// rate before it, must drop (they rose before: the limiter halved from `max_rps` and the
+    /// client's retries came on top). The client retries (3 attempts) through the schedule's tokens.
+    @Test func aThrottlingStormSlowsThePollerBelowItsCalmRate() async throws {
+        let ids = (0..<4).map { "oo-0123456789abcdef\($0)" }
+        let orders = ids.map { id in
+            Order(outpostId: "op-0123456789abcdef0", orderId: id, status: "PREPARING", lineItems: [],
+                  orderSubmissionDate: Date(timeIntervalSince1970: 1_780_000_000))
+        }
+        let simulator = OutpostsSimulator(scenario: Scenario(orders: orders), speed: 0, region: "us-west-2")
+        let port = Mutex<Int?>(nil)
+        let server = Task { try await simulator.run(port: 0, onListening: { bound in port.withLock { $0 = bound } }) }
+        defer { server.cancel() }
+        try #require(await eventually { port.withLock { $0 } != nil }, "the simulator did not start listening")
+        let client = OutpostsClient(
+            endpoint: OutpostsEndpoint(region: "us-west-2", url: URL(string: "http://127.0.0.1:\(port.withLock { $0 }!)")!),
+            credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret")),
+            httpClient: .shared, requestTimeout: .seconds(5),
+            backoff: RetryBackoff(scale: .milliseconds(50), maxBackoff: .milliseconds(200)))
+        let path = try temporaryStorePath()
+        let store = try StateStore(path: path)
+        let recorder = Recorder()
+        let poller = Poller(store: store, source: client,
+                            settings: settings(orders: ids, interval: .seconds(1), maxRPS: 50, failingAfter: 1, path: path),
+                            route: { _ in [] }, logger: quietLogger(), onCommit: { recorder.committed($0) })
+        func getOrders() async -> Int { await simulator.stats().calls("GetOrder") }
+        let (calm, storm) = try await whileRunning(poller) { () async throws -> (Double, Double) in
+            try await Task.sleep(for: .seconds(2))          // first polls spread over the first second
+            let calmStart = await getOrders()
+            try await Task.sleep(for: .seconds(4))
+            let calm = Double(await getOrders() - calmStart) / 4
+            try await simulator.injectFault(FaultInjection(kind: .throttle, count: 1_000_000))
+            let stormStart = await getOrders()
+            try await Task.sleep(for: .seconds(6))
+            let storm = Double(await getOrders() - stormStart) / 6
+            await simulator.clearFaults()
+            #expect(await eventually(timeout: .seconds(20)) {
+                await simulator.stats().calls("GetOrder", answer: "200") > Int(calm * 6) + 8
+            }, "polling resumes once the storm is over")
+            return (calm, storm)
+        }
+        print("throttling storm: calm \(calm) GetOrder/s, storm \(storm) GetOrder/s, ratio \(storm / calm)")
+        #expect(calm >= 3, "4 orders every second: about 4 calls per second before the storm (\(calm))")
+        #expect(storm / calm < 0.5, "calls per second during the storm: \(storm) against \(calm) before")
+        for id in ids {
+            #expect(recorder.types(of: id) == [.orderFirstSeen], "throttling is never a failure")
+        }
+    }
 }

@@ -109,6 +109,25 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(limiter.rate == 4)
     }
 
+    @Test func throttlingHalvesTheObservedRateNotTheCeiling() {
+        // Demand of 4 calls per second under a ceiling of 50: the first throttle must slow the
+        // calls down at once, not halve 50 to 25 (still far above what is sent).
+        var limiter = AdaptiveRateLimiter(maxRate: 50)
+        var t = start
+        for _ in 0..<40 {
+            let granted = limiter.tryAcquire(now: t)
+            #expect(granted)
+            t = t + .milliseconds(250)
+        }
+        let observed = limiter.observedRate(now: t)
+        #expect(observed.map { abs($0 - 4) < 0.2 } == true, "\(String(describing: observed))")
+        limiter.recordThrottle(now: t)
+        #expect(abs(limiter.rate - 2) < 0.1, "half of the 4 calls per second observed: \(limiter.rate)")
+        #expect(AdaptiveRateLimiter(maxRate: 50).observedRate(now: t) == nil, "no calls: nothing observed")
+        limiter.recordSuccess()
+        #expect(abs(limiter.rate - 4.5) < 0.1, "recovers additively, max_rps / 20 per success")
+    }
+
     @Test func reloadMovesTheCeiling() {
         var full = AdaptiveRateLimiter(maxRate: 5)
         full.updateMaxRate(10)
