@@ -409,20 +409,12 @@ public final class OutpostsClient: Sendable {
         return trimmed
     }
 
+    /// A failure to reach the API: `.timeout` for timeouts, else `.network`, said by ``TransportError``.
     private static func transportError(_ error: any Error, operation: String, elapsed: Duration) -> OutpostsError {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout,
-                 .getConnectionFromPoolTimeout, .httpProxyHandshakeTimeout, .socksHandshakeTimeout:
-                return OutpostsError(kind: .timeout, message: "\(operation) timed out (\(error))")
-            default:
-                return OutpostsError(kind: .network, message: "\(operation) failed: \(error)")
-            }
+        if TransportError.isTimeout(error) {
+            return OutpostsError(kind: .timeout, message: "\(operation) \(TransportError.describe(error))")
         }
-        if let error = error as? ChannelError, case .connectTimeout = error {
-            return OutpostsError(kind: .timeout, message: "\(operation) connect timed out")
-        }
-        return OutpostsError(kind: .network, message: "\(operation) failed: \(error)")
+        return OutpostsError(kind: .network, message: "\(operation) failed: \(TransportError.describe(error))")
     }
 
     // MARK: - Decoding

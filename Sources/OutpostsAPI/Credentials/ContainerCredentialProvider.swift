@@ -62,7 +62,7 @@ public struct ContainerCredentialProvider: CredentialSource {
             do {
                 (status, body) = try await CredentialSupport.fetch(request, client: httpClient, timeout: timeout)
             } catch {
-                lastError = CredentialError(source: sourceName, message: "not reachable: \(CredentialSupport.describe(error))")
+                lastError = CredentialError(source: sourceName, message: "not reachable: \(TransportError.describe(error))")
                 continue
             }
             guard status == 200 else {

@@ -108,24 +108,6 @@ enum CredentialSupport {
         var description: String { "\(path): \(reason)" }
     }
 
-    /// One short line describing a transport failure, without anything from a request's headers.
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .connectTimeout, .readTimeout, .writeTimeout:
-                return "timed out"
-            case .remoteConnectionClosed:
-                return "connection closed by the server"
-            default:
-                return "\(error)"
-            }
-        }
-        let text = "\(error)"
-        if text.contains("connectTimeout") || text.contains("deadlineExceeded") { return "timed out" }
-        if text.contains("connection refused") || text.contains("Connection refused") { return "connection refused" }
-        return text.count > 200 ? String(text.prefix(200)) + "…" : text
-    }
-
     /// Sends one request and collects at most `limit` bytes of its body.
     static func fetch(_ request: HTTPClientRequest, client: HTTPClient, timeout: Duration,
                       limit: Int = 64 * 1024) async throws -> (status: Int, body: [UInt8]) {

@@ -120,7 +120,7 @@ public struct InstanceMetadataCredentialProvider: CredentialSource {
                 return .refused("HTTP \(status)")
             }
         } catch {
-            return .noAnswer(CredentialSupport.describe(error))
+            return .noAnswer(TransportError.describe(error))
         }
     }
 
@@ -134,7 +134,7 @@ public struct InstanceMetadataCredentialProvider: CredentialSource {
             guard !body.isEmpty else { return .failed("empty answer") }
             return .ok(body)
         } catch {
-            return .failed(CredentialSupport.describe(error))
+            return .failed(TransportError.describe(error))
         }
     }
 }

@@ -98,7 +98,7 @@ public struct STSClient: Sendable {
             do {
                 (status, answer) = try await CredentialSupport.fetch(request, client: httpClient, timeout: timeout, limit: 256 * 1024)
             } catch {
-                lastError = CredentialError(source: source, message: "\(url.host ?? "STS") not reachable: \(CredentialSupport.describe(error))")
+                lastError = CredentialError(source: source, message: "\(url.host ?? "STS") not reachable: \(TransportError.describe(error))")
                 continue
             }
             let text = String(decoding: answer, as: UTF8.self)
