@@ -17,6 +17,18 @@ public struct EndpointError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String { "\(source) \"\(value)\": \(message)" }
 }
 
+/// Resolved location of the Outposts API.
+public struct OutpostsEndpoint: Sendable, Equatable {
+    public var region: String
+    /// Base URL, e.g. `https://outposts.us-west-2.amazonaws.com` or `http://127.0.0.1:8714`.
+    public var url: URL
+
+    public init(region: String, url: URL) {
+        self.region = region
+        self.url = url
+    }
+}
+
 extension OutpostsEndpoint {
     /// Where to send Outposts calls, in the precedence order of the AWS SDKs: the config's
     /// `endpoint`, else `AWS_ENDPOINT_URL_OUTPOSTS`, else `AWS_ENDPOINT_URL`, else the regional

@@ -1,0 +1,79 @@
+import Foundation
+import WatchModel
+
+// Poll results, committed with their events and deliveries in one transaction.
+
+extension StateStore {
+    /// Commits a poll result in one transaction: the order's new state, its events (sequences
+    /// assigned here) and one pending delivery per (event, sink) that `route` returns.
+    /// Returns the events as stored, with their sequences.
+    ///
+    /// Deliveries are created due at `polledAt`, the caller's clock, so the dispatcher and the
+    /// poller agree on time even when a test drives both with a fake clock.
+    /// An order the store does not know yet is added as a `config` order. Events about another
+    /// order than `result.orderId` are refused (`.misuse`). On any error nothing is written.
+    public func commit(_ result: PollCommit, route: @Sendable (Event) -> [String]) throws -> [Event] {
+        if let stray = result.events.first(where: { $0.order.id != result.orderId }) {
+            throw StoreError(kind: .misuse,
+                             message: "\(path): event \(stray.id) is about order \(stray.order.id), not \(result.orderId)")
+        }
+        if result.onlyPollTimesChanged && result.events.isEmpty {
+            let earlierSuccess = unwrittenPollTimes[result.orderId]?.succeededAt
+            unwrittenPollTimes[result.orderId] = UnwrittenPollTime(
+                polledAt: result.polledAt, succeededAt: result.succeeded ? result.polledAt : earlierSuccess)
+            return []
+        }
+        let snapshotJSON = try result.snapshot.map(Self.encodeSnapshot)
+        let recordedAt = Date()
+        let successAt: Date? = result.succeeded ? result.polledAt : nil
+        let changeAt: Date? = result.events.isEmpty ? nil : result.polledAt
+        let committed: [Event] = try db.transaction {
+            // Held poll times ride along: this transaction pays the fsync anyway.
+            try writePollTimes()
+            try db.execute("""
+                INSERT INTO orders (order_id, source, active, snapshot, consecutive_failures, failing, not_found,
+                                    last_poll_at, last_success_at, last_change_at, last_error, created_at)
+                VALUES (?1, 'config', 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?6)
+                ON CONFLICT (order_id) DO UPDATE SET
+                    snapshot = coalesce(excluded.snapshot, snapshot),
+                    consecutive_failures = excluded.consecutive_failures,
+                    failing = excluded.failing,
+                    not_found = excluded.not_found,
+                    last_poll_at = excluded.last_poll_at,
+                    last_success_at = coalesce(excluded.last_success_at, last_success_at),
+                    last_change_at = coalesce(excluded.last_change_at, last_change_at),
+                    last_error = excluded.last_error
+                """, [result.orderId, snapshotJSON, result.consecutiveFailures, result.failing, result.notFound,
+                      result.polledAt, successAt, changeAt, result.lastError])
+            guard !result.events.isEmpty else { return [] }
+            let lastSequence = try db.scalar("SELECT last_sequence FROM orders WHERE order_id = ?",
+                                             [result.orderId], as: Int64.self) ?? 0
+            var stored: [Event] = []
+            for (offset, original) in result.events.enumerated() {
+                var numbered = original
+                numbered.sequence = lastSequence + Int64(offset) + 1
+                let body = try Self.encodeEvent(numbered)
+                // What the body says (its instants are ISO-8601 milliseconds) is the event from now
+                // on: the caller, the history and every sink see the same values.
+                let event = try Self.decodeEvent(body)
+                try db.execute("""
+                    INSERT INTO events (id, order_id, sequence, type, occurred_at, recorded_at, body)
+                    VALUES (?, ?, ?, ?, ?, ?, ?)
+                    """, [event.id, result.orderId, event.sequence, event.type.rawValue, original.occurredAt, recordedAt, body])
+                var seen: Set<String> = []
+                for sink in route(event) where seen.insert(sink).inserted {
+                    try db.execute("""
+                        INSERT INTO deliveries (event_id, sink, state, created_at, pending_since, next_attempt_at)
+                        VALUES (?1, ?2, 'pending', ?3, ?3, ?3)
+                        """, [event.id, sink, result.polledAt])
+                }
+                stored.append(event)
+            }
+            try db.execute("UPDATE orders SET last_sequence = ? WHERE order_id = ?",
+                           [stored.last!.sequence, result.orderId])
+            return stored
+        }
+        unwrittenPollTimes = [:]
+        return committed
+    }
+}
