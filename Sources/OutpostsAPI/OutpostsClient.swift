@@ -11,7 +11,8 @@ import NIOFoundationCompat
 /// does (3 attempts, full-jitter backoff, a retry quota) for transient and throttling errors.
 public final class OutpostsClient: Sendable {
     /// Called (synchronously, keep it cheap) every time the API answers with throttling, whether
-    /// or not the call is retried, so the poller can slow everyone down.
+    /// or not the call is retried: the daemon counts them for its metrics. (The poller learns of
+    /// them through its results and ``RetryPacer``.)
     public typealias ThrottleObserver = @Sendable () -> Void
 
     /// Largest response body read; anything longer is `.invalidResponse` (an Order is a few KiB).
@@ -185,6 +186,8 @@ public final class OutpostsClient: Sendable {
             logger.debug("Outposts \(operation) attempt \(attempt) failed, retrying",
                          metadata: ["error": "\(error)", "delay": "\(delay)"])
             try await Task.sleep(for: delay)
+            // A caller with a rate limit counts the retry against it (see RetryPacer).
+            await Self.retryPacer?.beforeRetry(after: error)
             attempt += 1
         }
     }

@@ -161,7 +161,7 @@ public enum Commands {
     }
 
     /// `--since`: an ISO-8601 instant, or a duration meaning "that long ago".
-    static func parseSince(_ s: String, now: Date = Date()) -> Date? {
+    package static func parseSince(_ s: String, now: Date = Date()) -> Date? {
         if let date = ISO8601.parse(s) { return date }
         if let duration = parseDuration(s) { return now.addingTimeInterval(-duration.seconds) }
         return nil

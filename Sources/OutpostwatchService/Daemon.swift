@@ -103,7 +103,7 @@ public final class Daemon: Sendable {
         await runtime.shutdown()
     }
 
-    static func statusLine(_ status: PollerStatus) -> String {
+    package static func statusLine(_ status: PollerStatus) -> String {
         statusLine(watching: status.watching, failing: status.failing)
     }
 
@@ -116,14 +116,14 @@ public final class Daemon: Sendable {
 }
 
 /// A value shared across tasks behind a lock (a class, so structs and closures can hold it).
-final class LockedValue<Value: Sendable>: Sendable {
+package final class LockedValue<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
 
-    init(_ value: Value) {
+    package init(_ value: Value) {
         mutex = Mutex(value)
     }
 
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
+    package func withLock<R>(_ body: (inout Value) -> R) -> R {
         mutex.withLock { body(&$0) }
     }
 }
@@ -202,7 +202,7 @@ struct RetentionService: Service {
 
 /// Re-reads the config on SIGHUP: orders added start, removed ones stop, sinks and poll settings
 /// change; an invalid file keeps the running config and logs every error.
-struct ReloadService: Service {
+package struct ReloadService: Service {
     let daemon: Daemon
     let runtime: Runtime
     let poller: Poller
@@ -210,7 +210,17 @@ struct ReloadService: Service {
     let sinks: LockedValue<SinkSet>
     let notifier: SystemdNotifier
 
-    func run() async throws {
+    package init(daemon: Daemon, runtime: Runtime, poller: Poller, dispatcher: Dispatcher,
+                 sinks: LockedValue<SinkSet>, notifier: SystemdNotifier) {
+        self.daemon = daemon
+        self.runtime = runtime
+        self.poller = poller
+        self.dispatcher = dispatcher
+        self.sinks = sinks
+        self.notifier = notifier
+    }
+
+    package func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
         await cancelWhenGracefulShutdown {
             for await _ in signals {
@@ -221,7 +231,7 @@ struct ReloadService: Service {
         }
     }
 
-    func reload() async {
+    package func reload() async {
         let logger = daemon.logger
         let result = ConfigLoader.load(path: daemon.configPath, environment: daemon.environment)
         for warning in result.warnings { logger.warning("\(warning)") }

@@ -16,7 +16,7 @@ import WatchStore
 /// engine and sinks stay free of any metrics dependency.
 public final class DaemonMetrics: Sendable {
     /// Upper bounds (seconds) of the GetOrder latency histogram.
-    static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    package static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
 
     private struct State {
         var polls: [String: Int] = [:]
@@ -88,11 +88,16 @@ public final class DaemonMetrics: Sendable {
 }
 
 /// An ``OrderSource`` that times and counts every call of the one it wraps.
-struct InstrumentedSource: OrderSource {
+package struct InstrumentedSource: OrderSource {
     let base: any OrderSource
     let metrics: DaemonMetrics
 
-    func getOrder(_ orderId: String) async throws -> Order {
+    package init(base: any OrderSource, metrics: DaemonMetrics) {
+        self.base = base
+        self.metrics = metrics
+    }
+
+    package func getOrder(_ orderId: String) async throws -> Order {
         let start = ContinuousClock.now
         do {
             let order = try await base.getOrder(orderId)
@@ -110,7 +115,7 @@ struct InstrumentedSource: OrderSource {
         }
     }
 
-    func listAllOrders(outpostIdentifierFilter: String?) async throws -> [OrderSummary] {
+    package func listAllOrders(outpostIdentifierFilter: String?) async throws -> [OrderSummary] {
         try await base.listAllOrders(outpostIdentifierFilter: outpostIdentifierFilter)
     }
 }

@@ -12,8 +12,8 @@ import WatchStore
 /// The daemon's worker (`continuous`), `once` and the tests' drain (`drain`) and `redeliver`
 /// (`drain` of given rows) all drive this same machine, so a 410 or a permanent error means one
 /// thing everywhere.
-public struct DeliveryStateMachine: Sendable {
-    public enum Mode: Sendable, Equatable {
+package struct DeliveryStateMachine: Sendable {
+    package enum Mode: Sendable, Equatable {
         /// The daemon: deliver until stopped, sleeping until the next row is due or a commit wakes it.
         case continuous
         /// Send every row due now, each at most once, then finish.
@@ -23,7 +23,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// What the worker does next.
-    public enum Action: Sendable, Equatable {
+    package enum Action: Sendable, Equatable {
         /// Read up to `limit` due rows of the sink; answer with ``fetched(_:)`` or ``storeReadFailed()``.
         case fetchDue(limit: Int)
         /// Start these attempts (each reports back through ``attemptFinished(_:outcome:at:cancelled:)``).
@@ -40,7 +40,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// What to write for a finished attempt.
-    public enum Record: Sendable, Equatable {
+    package enum Record: Sendable, Equatable {
         /// The attempt was cut short by shutdown or reload: it says nothing about the receiver.
         case ignore
         /// Store `result` for the row; when `failSink` is set the receiver is gone (410): fail
@@ -49,16 +49,16 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// What to do once an attempt's record was written (or not).
-    public struct FollowUp: Sendable, Equatable {
+    package struct FollowUp: Sendable, Equatable {
         /// Re-arm the timer (a retry may now be due before the instant it sleeps until).
-        public var rearm = false
+        package var rearm = false
         /// The receiver answers again after failures: make its backed-off rows due now and
         /// answer with ``expedited(_:)``.
-        public var expedite = false
+        package var expedite = false
         /// The record could not be written: pause this long before reading the outbox again.
-        public var pause: Duration?
+        package var pause: Duration?
 
-        public init(rearm: Bool = false, expedite: Bool = false, pause: Duration? = nil) {
+        package init(rearm: Bool = false, expedite: Bool = false, pause: Duration? = nil) {
             self.rearm = rearm
             self.expedite = expedite
             self.pause = pause
@@ -67,13 +67,13 @@ public struct DeliveryStateMachine: Sendable {
 
     /// The least time between two expedites of one sink's backed-off deliveries, so a flapping
     /// receiver does not defeat the backoff.
-    public static let expediteHoldOff: Duration = .seconds(30)
+    package static let expediteHoldOff: Duration = .seconds(30)
     /// Rows a `drain` reads per query beyond those it has attempted.
-    public static let drainBatch = 100
+    package static let drainBatch = 100
 
-    public let mode: Mode
-    public let limit: Int
-    public let maxAge: Duration
+    package let mode: Mode
+    package let limit: Int
+    package let maxAge: Duration
     private let policy: RetryPolicy
     /// Rows read per query beyond those in flight.
     private let batch: Int
@@ -99,7 +99,7 @@ public struct DeliveryStateMachine: Sendable {
     /// `drain`/`rows`: the outbox could not be read; finish.
     private var readFailed = false
 
-    public init(mode: Mode, limit: Int, maxAge: Duration, policy: RetryPolicy = .standard) {
+    package init(mode: Mode, limit: Int, maxAge: Duration, policy: RetryPolicy = .standard) {
         self.mode = mode
         self.limit = max(1, limit)
         self.maxAge = maxAge
@@ -109,12 +109,12 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// Attempts in flight.
-    public var inFlightCount: Int { inFlight.count }
+    package var inFlightCount: Int { inFlight.count }
 
     // MARK: Events
 
     /// The worker's loop comes round: what to do now.
-    public mutating func next() -> Action {
+    package mutating func next() -> Action {
         if inFlight.count >= limit { return .wait }
         if !queue.isEmpty { return start() }
         switch mode {
@@ -131,7 +131,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// The due rows read from the outbox.
-    public mutating func fetched(_ rows: [Delivery]) -> Action {
+    package mutating func fetched(_ rows: [Delivery]) -> Action {
         readFailures = 0
         queue = rows.filter { !inFlight.contains($0.id) && !attempted.contains($0.id) }
         if queue.isEmpty, mode == .drain, inFlight.isEmpty { return .finished }
@@ -139,7 +139,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// The outbox could not be read: `continuous` tries again after a backoff; a drain finishes.
-    public mutating func storeReadFailed() -> Action {
+    package mutating func storeReadFailed() -> Action {
         guard mode == .continuous else {
             readFailed = true
             queue = []
@@ -153,7 +153,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// When the sink's next pending row is due (`nil`: none is pending).
-    public mutating func nextDue(_ date: Date?, now: Date) -> Action {
+    package mutating func nextDue(_ date: Date?, now: Date) -> Action {
         var timeout: Duration?
         if let date {
             let wait = date.timeIntervalSince(now)
@@ -172,13 +172,13 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// The armed timer fired or was woken.
-    public mutating func woken() {
+    package mutating func woken() {
         timerArmed = false
         timerAwaitsCompletion = false
     }
 
     /// An attempt finished at `at`; `cancelled` when the worker is stopping or reloading.
-    public mutating func attemptFinished(_ delivery: Delivery, outcome: SinkOutcome, at: Date,
+    package mutating func attemptFinished(_ delivery: Delivery, outcome: SinkOutcome, at: Date,
                                          cancelled: Bool) -> Record {
         inFlight.remove(delivery.id)
         if cancelled && !outcome.isDelivered { return .ignore }
@@ -198,7 +198,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// The record of an attempt was written.
-    public mutating func recorded(_ result: AttemptResult, now: ContinuousClock.Instant) -> FollowUp {
+    package mutating func recorded(_ result: AttemptResult, now: ContinuousClock.Instant) -> FollowUp {
         recordFailures = 0
         var followUp = FollowUp()
         let retrying = if case .retry = result { true } else { false }
@@ -219,7 +219,7 @@ public struct DeliveryStateMachine: Sendable {
     /// The record could not be written (disk full, read-only file): the row is still pending and
     /// due, so starting again at once would resend it in a tight loop, flooding the receiver with
     /// duplicates. `continuous` pauses with backoff and re-reads the outbox afterwards.
-    public mutating func recordFailed() -> FollowUp {
+    package mutating func recordFailed() -> FollowUp {
         queue = []
         guard mode == .continuous else { return FollowUp() }
         recordFailures += 1
@@ -227,7 +227,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// Backed-off rows were made due now (``FollowUp/expedite``).
-    public mutating func expedited(_ count: Int) -> FollowUp {
+    package mutating func expedited(_ count: Int) -> FollowUp {
         guard count > 0 else { return FollowUp() }
         queue = []
         return FollowUp(rearm: true)
@@ -250,7 +250,7 @@ public struct DeliveryStateMachine: Sendable {
     }
 
     /// After handing out: continuous arms its timer when a slot is free and none is armed.
-    public mutating func afterStart() -> Action {
+    package mutating func afterStart() -> Action {
         guard mode == .continuous else { return .wait }
         if inFlight.count < limit && !timerArmed { return .queryNextDue }
         return .wait

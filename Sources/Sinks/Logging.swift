@@ -46,19 +46,14 @@ public enum LogRedaction {
     }
 }
 
-/// swift-log handler writing structured entries to journald (the daemon's operational logs).
-///
-/// Metadata becomes journal fields (`order_id` → `ORDER_ID`) so `journalctl ORDER_ID=…` finds
-/// the log lines next to the events; secret-named keys are redacted.
-public struct JournalLogHandler: LogHandler {
+/// A swift-log handler: the level, metadata and provider every handler keeps, and a ``LogOutput``
+/// that writes each message (journald or stderr). One handler type, so the two outputs differ
+/// only in how they write.
+public struct OutputLogHandler<Output: LogOutput>: LogHandler {
     public var logLevel: Logger.Level
     public var metadata: Logger.Metadata = [:]
     public var metadataProvider: Logger.MetadataProvider?
-    private let label: String
-
-    /// Field names the handler sets itself; metadata with these names gets a `META_` prefix.
-    private static let ownFields: Set<String> = ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE",
-                                                 "CODE_FUNC", "LOGGER", "MESSAGE_ID"]
+    let label: String
 
     public init(label: String, level: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil) {
         self.label = label
@@ -72,14 +67,39 @@ public struct JournalLogHandler: LogHandler {
     }
 
     public func log(event: LogEvent) {
-        let fields = Self.fields(label: label, event: event,
-                                 metadata: LogRedaction.merge(metadata, metadataProvider, event.metadata))
+        Output.write(event, label: label, level: logLevel,
+                     metadata: LogRedaction.merge(metadata, metadataProvider, event.metadata))
+    }
+}
+
+/// Where a ``OutputLogHandler`` writes; metadata arrives merged, not yet redacted.
+public protocol LogOutput {
+    static func write(_ event: LogEvent, label: String, level: Logger.Level, metadata: Logger.Metadata)
+}
+
+/// swift-log handler writing structured entries to journald (the daemon's operational logs).
+///
+/// Metadata becomes journal fields (`order_id` → `ORDER_ID`) so `journalctl ORDER_ID=…` finds
+/// the log lines next to the events; secret-named keys are redacted.
+public typealias JournalLogHandler = OutputLogHandler<JournalLogOutput>
+
+/// swift-log handler writing one readable line per message to stderr (terminals, `once`, CLI).
+///
+/// `2026-11-28T12:00:00.123Z warning message key=value …`, secret-named keys redacted.
+public typealias StderrLogHandler = OutputLogHandler<StderrLogOutput>
+
+public enum JournalLogOutput: LogOutput {
+    /// Field names the handler sets itself; metadata with these names gets a `META_` prefix.
+    private static let ownFields: Set<String> = ["MESSAGE", "PRIORITY", "SYSLOG_IDENTIFIER", "CODE_FILE", "CODE_LINE",
+                                                 "CODE_FUNC", "LOGGER", "MESSAGE_ID"]
+
+    public static func write(_ event: LogEvent, label: String, level: Logger.Level, metadata: Logger.Metadata) {
         do {
-            try Journal.send(fields)
+            try Journal.send(fields(label: label, event: event, metadata: metadata))
         } catch {
             // journald went away (restart, shutdown): the message still reaches stderr,
             // which systemd also collects.
-            StderrLogHandler(label: label, level: logLevel).log(event: event)
+            StderrLogOutput.write(event, label: label, level: level, metadata: metadata)
         }
     }
 
@@ -115,32 +135,11 @@ public struct JournalLogHandler: LogHandler {
     }
 }
 
-/// swift-log handler writing one readable line per message to stderr (terminals, `once`, CLI).
-///
-/// `2026-11-28T12:00:00.123Z warning message key=value …`, secret-named keys redacted.
-public struct StderrLogHandler: LogHandler {
-    public var logLevel: Logger.Level
-    public var metadata: Logger.Metadata = [:]
-    public var metadataProvider: Logger.MetadataProvider?
-    private let label: String
-
-    public init(label: String, level: Logger.Level = .info, metadataProvider: Logger.MetadataProvider? = nil) {
-        self.label = label
-        self.logLevel = level
-        self.metadataProvider = metadataProvider
-    }
-
-    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { metadata[key] }
-        set { metadata[key] = newValue }
-    }
-
-    public func log(event: LogEvent) {
-        let line = Self.line(event: event, metadata: LogRedaction.merge(metadata, metadataProvider, event.metadata),
-                             at: Date())
-        let bytes = Array((line + "\n").utf8)
+public enum StderrLogOutput: LogOutput {
+    public static func write(_ event: LogEvent, label: String, level: Logger.Level, metadata: Logger.Metadata) {
+        let bytes = Array((line(event: event, metadata: metadata, at: Date()) + "\n").utf8)
         // One write(2) per line keeps lines from concurrent tasks whole.
-        _ = bytes.withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }
+        _ = bytes.withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
     }
 
     /// The text of one message, without the newline.

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Crypto
 import Foundation
+import OutpostsAPI
 import Support
 import WatchConfig
 import WatchModel
@@ -23,8 +24,8 @@ public enum WebhookSecret {
     /// The key for a sink, or `nil` when it has no secret (unsigned deliveries).
     ///
     /// `whsec_…` secrets are base64 after the prefix (Standard Webhooks); anything else is used
-    /// as its UTF-8 bytes. Files and systemd credentials lose one trailing newline, which editors
-    /// and `echo` add.
+    /// as its UTF-8 bytes. Files and systemd credentials lose their trailing line breaks, which
+    /// editors and `echo` add (the one trimming rule of ``SystemdCredentials``).
     public static func resolve(_ source: SecretSource?, sinkName: String,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [UInt8]? {
         guard let source else { return nil }
@@ -35,11 +36,10 @@ public enum WebhookSecret {
             return try key(from: readSecretFile(path, sinkName: sinkName, what: "secret_file \(path)"),
                            sinkName: sinkName, origin: "secret_file \(path)")
         case .systemdCredential(let name):
-            guard let directory = environment["CREDENTIALS_DIRECTORY"], !directory.isEmpty else {
+            guard let path = SystemdCredentials.path(name: name, environment: environment) else {
                 throw WebhookSecretError(sink: sinkName,
                                          reason: "systemd credential \(name) expected but $CREDENTIALS_DIRECTORY is not set")
             }
-            let path = directory + "/" + name
             return try key(from: readSecretFile(path, sinkName: sinkName, what: "systemd credential \(name)"),
                            sinkName: sinkName, origin: "systemd credential \(name)")
         }
@@ -69,12 +69,10 @@ public enum WebhookSecret {
             let reason = FileManager.default.fileExists(atPath: path) ? "is not readable" : "does not exist"
             throw WebhookSecretError(sink: sinkName, reason: "\(what) \(reason)")
         }
-        guard var text = String(data: data, encoding: .utf8) else {
+        guard let text = String(data: data, encoding: .utf8) else {
             throw WebhookSecretError(sink: sinkName, reason: "\(what) is not UTF-8 text")
         }
-        if text.hasSuffix("\r\n") { text.removeLast(1) }   // "\r\n" is one Character in Swift
-        else if text.hasSuffix("\n") { text.removeLast() }
-        return text
+        return SystemdCredentials.trimmed(text)
     }
 }
 
@@ -232,25 +230,12 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         return .retry(status: status, error: error, retryAfter: retryAfter)
     }
 
-    /// One short line for a transport failure, without the URL: Slack-style URLs carry their
-    /// secret in the path. NIO's own descriptions nest several errors with their parentheses.
+    /// One short line for a transport failure (``TransportError``, which never quotes the URL:
+    /// Slack-style URLs carry their secret in the path); a timeout says the configured bound.
     private func describe(_ error: any Error) -> String {
-        if let error = error as? HTTPClientError {
-            switch error {
-            case .deadlineExceeded, .readTimeout, .writeTimeout:
-                return "timed out: no answer within \(settings.timeout.seconds.formattedSeconds)"
-            case .connectTimeout:
-                return "connect timed out"
-            case .remoteConnectionClosed:
-                return "connection closed by the receiver"
-            default:
-                break
-            }
+        switch TransportError.kind(of: error) {
+        case .timeout: return "timed out: no answer within \(settings.timeout.seconds.formattedSeconds)"
+        default: return TransportError.describe(error)
         }
-        var text = String(describing: error)
-        if text.contains("Connection refused") { return "connection refused" }
-        if text.contains("Connection reset") { return "connection reset by the receiver" }
-        if text.contains(settings.url) { text = text.replacingOccurrences(of: settings.url, with: "<webhook url>") }
-        return text.count > 300 ? String(text.prefix(300)) + "…" : text
     }
 }

@@ -14,41 +14,41 @@ import Support
 /// halved). It then recovers additively, by a twentieth of `max_rps` per successful call, so a
 /// throttled account climbs back over a few dozen calls rather than jumping back into the limit
 /// it just hit.
-public struct AdaptiveRateLimiter: Sendable {
+package struct AdaptiveRateLimiter: Sendable {
     /// The slowest the poller ever gets: one call every 10 s.
-    public static let minimumRate = 0.1
+    package static let minimumRate = 0.1
     /// Throttle signals closer together than this are one congestion event (all the calls in flight
     /// at once tend to be throttled together), so they halve the rate once, not once per call.
-    public static let decreaseHoldOff: Duration = .seconds(1)
+    package static let decreaseHoldOff: Duration = .seconds(1)
     /// The calls granted within this long before a throttle are the rate observed.
-    public static let observationWindow: Duration = .seconds(10)
+    package static let observationWindow: Duration = .seconds(10)
     /// Fewer calls than this in the window say nothing about a rate.
-    public static let minimumEvidence = 4
+    package static let minimumEvidence = 4
 
     /// `max_rps`.
-    public private(set) var maxRate: Double
+    package private(set) var maxRate: Double
     /// The rate in force now, between ``minimumRate`` and ``maxRate``.
-    public private(set) var rate: Double
+    package private(set) var rate: Double
     private var nextAllowed: ContinuousClock.Instant?
     private var lastDecrease: ContinuousClock.Instant?
     /// The instants of recent grants, oldest first (at most ``maxObserved``).
     private var granted: [ContinuousClock.Instant] = []
     private static let maxObserved = 256
 
-    public init(maxRate: Double) {
+    package init(maxRate: Double) {
         let ceiling = Self.sanitized(maxRate)
         self.maxRate = ceiling
         self.rate = ceiling
     }
 
     /// When the next call may start (`now` if it may start at once).
-    public func nextAvailable(now: ContinuousClock.Instant) -> ContinuousClock.Instant {
+    package func nextAvailable(now: ContinuousClock.Instant) -> ContinuousClock.Instant {
         guard let nextAllowed else { return now }
         return max(now, nextAllowed)
     }
 
     /// Takes the token if a call may start now.
-    public mutating func tryAcquire(now: ContinuousClock.Instant) -> Bool {
+    package mutating func tryAcquire(now: ContinuousClock.Instant) -> Bool {
         guard nextAvailable(now: now) <= now else { return false }
         nextAllowed = now + spacing
         if granted.count == Self.maxObserved { granted.removeFirst(Self.maxObserved / 2) }
@@ -58,7 +58,7 @@ public struct AdaptiveRateLimiter: Sendable {
 
     /// Calls per second granted over the ``observationWindow`` before `now` (over at least 1 s,
     /// so a burst does not read as a huge rate); `nil` with fewer than ``minimumEvidence`` calls.
-    public func observedRate(now: ContinuousClock.Instant) -> Double? {
+    package func observedRate(now: ContinuousClock.Instant) -> Double? {
         let since = now - Self.observationWindow
         guard let first = granted.firstIndex(where: { $0 >= since }),
               granted.count - first >= Self.minimumEvidence else { return nil }
@@ -68,7 +68,7 @@ public struct AdaptiveRateLimiter: Sendable {
 
     /// AWS answered with throttling: halve the rate observed (or in force, if lower) and wait a
     /// full (new) spacing before the next call.
-    public mutating func recordThrottle(now: ContinuousClock.Instant) {
+    package mutating func recordThrottle(now: ContinuousClock.Instant) {
         if let lastDecrease, now - lastDecrease < Self.decreaseHoldOff {
             // Same congestion event: already slowed down for it.
         } else {
@@ -80,13 +80,13 @@ public struct AdaptiveRateLimiter: Sendable {
     }
 
     /// A call went through: creep back towards `max_rps`.
-    public mutating func recordSuccess() {
+    package mutating func recordSuccess() {
         rate = min(maxRate, rate + maxRate / 20)
     }
 
     /// A reload changed `max_rps`: a limiter running at full speed moves to the new ceiling, one
     /// that is backing off stays where it is (but never above the new ceiling).
-    public mutating func updateMaxRate(_ newMax: Double) {
+    package mutating func updateMaxRate(_ newMax: Double) {
         let ceiling = Self.sanitized(newMax)
         rate = rate >= maxRate ? ceiling : min(rate, ceiling)
         maxRate = ceiling

@@ -4,7 +4,7 @@
 /// a dictionary on each of those questions was most of the daemon's CPU. A binary min-heap of
 /// (instant, id) answers instead, with lazy deletion: the dictionary stays the truth, and a
 /// heap entry that no longer matches it is dropped when it reaches the top.
-public struct DueSchedule: Sendable {
+package struct DueSchedule: Sendable {
     private var instants: [String: ContinuousClock.Instant] = [:]
     private var heap: [Entry] = []
 
@@ -18,10 +18,10 @@ public struct DueSchedule: Sendable {
         }
     }
 
-    public init() {}
+    package init() {}
 
     /// The instant `id` is due, or `nil` when it is not scheduled; setting `nil` unschedules it.
-    public subscript(id: String) -> ContinuousClock.Instant? {
+    package subscript(id: String) -> ContinuousClock.Instant? {
         get { instants[id] }
         set {
             instants[id] = newValue
@@ -33,17 +33,17 @@ public struct DueSchedule: Sendable {
     }
 
     /// The ids scheduled.
-    public var ids: Dictionary<String, ContinuousClock.Instant>.Keys { instants.keys }
+    package var ids: Dictionary<String, ContinuousClock.Instant>.Keys { instants.keys }
 
-    public var count: Int { instants.count }
+    package var count: Int { instants.count }
 
-    public mutating func removeAll() {
+    package mutating func removeAll() {
         instants = [:]
         heap = []
     }
 
     /// The soonest scheduled id and its instant (ties broken by id).
-    public mutating func earliest() -> (id: String, at: ContinuousClock.Instant)? {
+    package mutating func earliest() -> (id: String, at: ContinuousClock.Instant)? {
         while let top = heap.first {
             if instants[top.id] == top.at { return (top.id, top.at) }
             popTop()

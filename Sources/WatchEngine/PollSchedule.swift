@@ -10,17 +10,17 @@ import WatchStore
 /// (`run`) and for `outpostwatch once` alike, so both follow the same rules; the unit tests drive
 /// it with made-up instants. The rules are those of docs/configuration.md (`[poll]`,
 /// `[[discover]]`) and docs/service.md (throttling).
-public struct PollSchedule: Sendable {
+package struct PollSchedule: Sendable {
     /// `continuous`: the daemon, every order polled again and again. `once`: every pollable
     /// order polled one time (throttled answers retried up to `throttleAttempts` times), every
     /// discovery sweep run one time, then ``next(now:)`` says `finished`.
-    public enum Mode: Sendable, Equatable {
+    package enum Mode: Sendable, Equatable {
         case continuous
         case once(throttleAttempts: Int)
     }
 
     /// Something to start now.
-    public enum Work: Sendable, Hashable {
+    package enum Work: Sendable, Hashable {
         /// One GetOrder call for this order.
         case poll(String)
         /// One ListOrders sweep of `[[discover]]` entry `index`; `generation` identifies the
@@ -29,19 +29,19 @@ public struct PollSchedule: Sendable {
     }
 
     /// What the loop does now, then when it looks again.
-    public struct Next: Sendable, Equatable {
+    package struct Next: Sendable, Equatable {
         /// Start these (the rate limiter's tokens are already taken).
-        public var work: [Work]
+        package var work: [Work]
         /// Write the poll times the store holds in memory (``Poller/pollTimeFlushInterval``).
-        public var flushPollTimes: Bool
+        package var flushPollTimes: Bool
         /// Sleep until this instant unless woken earlier.
-        public var wakeAt: ContinuousClock.Instant
+        package var wakeAt: ContinuousClock.Instant
         /// `once` mode only: nothing is due, in flight or left to retry.
-        public var finished: Bool
+        package var finished: Bool
     }
 
     /// How a poll ended, as far as scheduling is concerned.
-    public enum PollCompletion: Sendable, Equatable {
+    package enum PollCompletion: Sendable, Equatable {
         /// The answer (or failure) was committed. `terminal`: the stored order is now terminal
         /// (`nil`: unknown, keep what was known). `failing`: `watch.failing` is in force.
         /// `heldPollTimes`: the store now holds this poll's time in memory. `answered`: the API
@@ -58,7 +58,7 @@ public struct PollSchedule: Sendable {
     }
 
     /// What the loop must do after a completion.
-    public enum CompletionAction: Sendable, Equatable {
+    package enum CompletionAction: Sendable, Equatable {
         case none
         /// The completion changed what the sleeping loop waits for: wake it.
         case wakeLoop
@@ -67,14 +67,14 @@ public struct PollSchedule: Sendable {
     }
 
     /// A poll whose commit failed is retried after at most this long.
-    public static let storeErrorRetry: Duration = .seconds(30)
+    package static let storeErrorRetry: Duration = .seconds(30)
     /// How long unchanged polls' times may wait in memory before they are written.
-    public static let pollTimeFlushInterval: Duration = .seconds(2)
+    package static let pollTimeFlushInterval: Duration = .seconds(2)
     /// Polls due within this window (at most 1 % of the interval) start together, so steady
     /// polling wakes the loop once per batch rather than once per poll.
-    public static let batchWindow: Duration = .milliseconds(250)
+    package static let batchWindow: Duration = .milliseconds(250)
 
-    public let mode: Mode
+    package let mode: Mode
     private var poll: PollSettings
     private var discover: [DiscoverSettings]
     private let heartbeat: Duration
@@ -106,7 +106,7 @@ public struct PollSchedule: Sendable {
     /// - Parameters:
     ///   - heartbeat: the loop wakes at least this often (the watchdog and `/healthz` beat on it).
     ///   - seed: the jitter's random sequence (tests fix it; the daemon takes a random one).
-    public init(mode: Mode, poll: PollSettings, discover: [DiscoverSettings], heartbeat: Duration = .seconds(5),
+    package init(mode: Mode, poll: PollSettings, discover: [DiscoverSettings], heartbeat: Duration = .seconds(5),
                 seed: UInt64 = UInt64.random(in: .min ... .max)) {
         self.mode = mode
         self.poll = poll
@@ -119,24 +119,24 @@ public struct PollSchedule: Sendable {
     // MARK: Reading
 
     /// Active watched orders.
-    public var watching: Int { tracked.count }
+    package var watching: Int { tracked.count }
     /// Active watched orders whose polls are failing.
-    public var failing: Int { tracked.values.reduce(0) { $0 + ($1.failing ? 1 : 0) } }
+    package var failing: Int { tracked.values.reduce(0) { $0 + ($1.failing ? 1 : 0) } }
     /// API calls per second allowed now.
-    public var effectiveRate: Double { limiter.rate }
+    package var effectiveRate: Double { limiter.rate }
     /// Polls in flight.
-    public var inFlight: Int { busy.count }
+    package var inFlight: Int { busy.count }
     /// The orders scheduled and not started (sorted): what a cancelled `once` did not poll.
-    public var scheduledOrders: [String] { due.ids.sorted() }
+    package var scheduledOrders: [String] { due.ids.sorted() }
     /// When `orderId` is due next, if it is scheduled.
-    public func dueAt(_ orderId: String) -> ContinuousClock.Instant? { due[orderId] }
+    package func dueAt(_ orderId: String) -> ContinuousClock.Instant? { due[orderId] }
 
     // MARK: Events
 
     /// The watch set at start: `continuous` spreads the first polls over
     /// ``PollTiming/startupWindow``, the longest unpolled first; `once` makes them all due now.
     /// Every discovery sweep is due now.
-    public mutating func load(_ orders: [ScheduleEntry], now: ContinuousClock.Instant) {
+    package mutating func load(_ orders: [ScheduleEntry], now: ContinuousClock.Instant) {
         track(orders)
         due.removeAll()
         let pollable = orders.filter { interval(terminal: $0.isTerminal) != nil }
@@ -157,7 +157,7 @@ public struct PollSchedule: Sendable {
 
     /// The active watch set after a reload or a discovery sweep: new orders start within
     /// ``PollTiming/addedWindow`` (`once`: now), removed ones stop, shrunk intervals apply now.
-    public mutating func refresh(_ orders: [ScheduleEntry], now: ContinuousClock.Instant) {
+    package mutating func refresh(_ orders: [ScheduleEntry], now: ContinuousClock.Instant) {
         let known = tracked
         track(orders)
         for orderId in Array(due.ids) where tracked[orderId] == nil { due[orderId] = nil }
@@ -186,7 +186,7 @@ public struct PollSchedule: Sendable {
 
     /// A reload: the new `[poll]` applies now (a limiter backing off stays slowed), a changed
     /// `[[discover]]` list starts over with every sweep due now. Call ``refresh(_:now:)`` next.
-    public mutating func reload(poll: PollSettings, discover: [DiscoverSettings], now: ContinuousClock.Instant) {
+    package mutating func reload(poll: PollSettings, discover: [DiscoverSettings], now: ContinuousClock.Instant) {
         self.poll = poll
         limiter.updateMaxRate(poll.maxRPS)
         if discover != self.discover {
@@ -200,7 +200,7 @@ public struct PollSchedule: Sendable {
 
     /// What to start now and when to look again. Work is handed out as far as the concurrency
     /// bound and the rate limiter allow; each item has taken its token.
-    public mutating func next(now: ContinuousClock.Instant) -> Next {
+    package mutating func next(now: ContinuousClock.Instant) -> Next {
         var work: [Work] = []
         var flush = false
         if let held = pollTimesHeldSince, now - held >= Self.pollTimeFlushInterval {
@@ -234,7 +234,7 @@ public struct PollSchedule: Sendable {
 
     /// A poll finished and its result was recorded (or not); decides when the order is polled
     /// again and whether the sleeping loop must wake.
-    public mutating func pollCompleted(_ orderId: String, _ completion: PollCompletion,
+    package mutating func pollCompleted(_ orderId: String, _ completion: PollCompletion,
                                        now: ContinuousClock.Instant) -> CompletionAction {
         // The loop sleeps through completions unless one changes what it waits for: a free slot
         // it had none of, a retry earlier than its wake-up, poll times to flush. Waking it after
@@ -281,7 +281,7 @@ public struct PollSchedule: Sendable {
 
     /// A discovery sweep finished: `throttled` retries it at the slowed pace (`once`: up to the
     /// attempt limit), anything else schedules the next sweep one `interval` later (`once`: none).
-    public mutating func discoveryCompleted(index: Int, generation: Int, throttled: Bool,
+    package mutating func discoveryCompleted(index: Int, generation: Int, throttled: Bool,
                                             now: ContinuousClock.Instant) -> CompletionAction {
         if throttled { limiter.recordThrottle(now: now) } else { limiter.recordSuccess() }
         // A reload replaced the list while this sweep ran: its entry is gone or restarted.
@@ -298,18 +298,18 @@ public struct PollSchedule: Sendable {
 
     /// The API throttled a call that the client then retries: slow down (the retry itself waits
     /// for a token through ``acquireRetryToken(now:)``).
-    public mutating func throttled(now: ContinuousClock.Instant) {
+    package mutating func throttled(now: ContinuousClock.Instant) {
         limiter.recordThrottle(now: now)
     }
 
     /// A token for a client-side retry, which counts against the same ceiling as every call:
     /// `nil` when granted, else the instant to ask again.
-    public mutating func acquireRetryToken(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
+    package mutating func acquireRetryToken(now: ContinuousClock.Instant) -> ContinuousClock.Instant? {
         limiter.tryAcquire(now: now) ? nil : limiter.nextAvailable(now: now)
     }
 
     /// Held poll times could not be written: try again one flush interval later.
-    public mutating func pollTimesFlushFailed(now: ContinuousClock.Instant) {
+    package mutating func pollTimesFlushFailed(now: ContinuousClock.Instant) {
         pollTimesHeldSince = now
     }
 
@@ -353,14 +353,14 @@ public struct PollSchedule: Sendable {
 
 /// A small, fast, seedable random number generator (SplitMix64), so the schedule's jitter is
 /// reproducible in tests.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    public init(seed: UInt64) {
+    package init(seed: UInt64) {
         state = seed
     }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -197,7 +197,7 @@ struct LoggingTests {
     func stderrLine() {
         let event = LogEvent(level: .warning, message: "delivery attempt failed", metadata: nil, source: "Sinks",
                              file: "f.swift", function: "g()", line: 1)
-        let line = StderrLogHandler.line(event: event, metadata: [
+        let line = StderrLogOutput.line(event: event, metadata: [
             "sink": "ops", "error": "HTTP 500: boom\nsecond line", "password": "hunter2",
         ], at: Date(timeIntervalSince1970: 1_800_000_000.25))
         #expect(line == #"2027-01-15T08:00:00.250Z warning delivery attempt failed error="HTTP 500: boom second line" password=[REDACTED] sink=ops"#)
@@ -212,7 +212,7 @@ struct LoggingTests {
         #expect(Journal.fieldName("") == "F_")
         #expect(Journal.fieldName("ünïcode-key") == "N_CODE_KEY")
         #expect(Journal.fieldName(String(repeating: "a", count: 100)).count == 64)
-        #expect(JournalLogHandler.priority(.critical) == 2 && JournalLogHandler.priority(.debug) == 7)
+        #expect(JournalLogOutput.priority(.critical) == 2 && JournalLogOutput.priority(.debug) == 7)
     }
 
     @Test("secret-looking keys are redacted")
