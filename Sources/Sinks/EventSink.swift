@@ -14,13 +14,23 @@ public protocol EventSink: Sendable {
     var defaultConcurrency: Int { get }
     /// Whether this sink takes the event (its `events` and `orders` filters).
     func accepts(_ event: Event) -> Bool
-    /// One attempt to hand over the event. Must not throw: every failure is an outcome.
-    func send(_ event: Event) async -> SinkOutcome
+    /// One attempt to hand over the event, as committed (a webhook sends its body byte for
+    /// byte). Must not throw: every failure is an outcome.
+    func send(_ event: StoredEvent) async -> SinkOutcome
 }
 
 extension EventSink {
     public var defaultConcurrency: Int { 4 }
     public func accepts(_ event: Event) -> Bool { true }
+
+    /// Sends an event that was never stored (`test-sink`): encoded here, once.
+    public func send(_ event: Event) async -> SinkOutcome {
+        do {
+            return await send(try StoredEvent(encoding: event))
+        } catch {
+            return .permanent(status: nil, error: "cannot encode the event: \(error)")
+        }
+    }
 }
 
 /// How one attempt to hand an event to a sink ended.

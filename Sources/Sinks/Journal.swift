@@ -122,9 +122,9 @@ public struct JournaldSink: EventSink {
     /// One entry at a time: `sd_journal_sendv` is a local datagram, nothing to overlap.
     public var defaultConcurrency: Int { 1 }
 
-    public func send(_ event: Event) async -> SinkOutcome {
+    public func send(_ stored: StoredEvent) async -> SinkOutcome {
         do {
-            try Journal.send(Self.fields(for: event))
+            try Journal.send(Self.fields(for: stored.event))
             return .delivered(status: 0)
         } catch {
             return .retry(status: nil, error: "\(error)", retryAfter: nil)

@@ -61,7 +61,7 @@ struct SinkWorker: Sendable {
                     case .send(let deliveries):
                         for delivery in deliveries {
                             group.addTask { [sink, now] in
-                                .attempted(delivery, await sink.send(delivery.event), at: now())
+                                .attempted(delivery, await sink.send(delivery.stored), at: now())
                             }
                         }
                         action = machine.afterStart()

@@ -154,15 +154,16 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
     public var description: String { "WebhookSink(\(settings.name))" }
     public var debugDescription: String { description }
 
-    /// The request body for an event in this sink's format.
-    public func body(for event: Event) throws -> Data {
+    /// The request body for an event in this sink's format: `json` is the body committed with
+    /// the event, byte for byte.
+    public func body(for stored: StoredEvent) throws -> Data {
         switch settings.format {
         case .json:
-            return try EventJSON.encode(event)
+            return stored.body
         case .slack:
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            return try encoder.encode(["text": EventText.slackText(event)])
+            return try encoder.encode(["text": EventText.slackText(stored.event)])
         }
     }
 
@@ -188,10 +189,11 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         settings.accepts(event.type, orderId: event.order.id)
     }
 
-    public func send(_ event: Event) async -> SinkOutcome {
+    public func send(_ stored: StoredEvent) async -> SinkOutcome {
+        let event = stored.event
         let body: Data
         do {
-            body = try self.body(for: event)
+            body = try self.body(for: stored)
         } catch {
             return .permanent(status: nil, error: "cannot encode the event: \(error)")
         }

@@ -2,20 +2,7 @@
 
 extension Parser {
     mutating func tableHeader() throws(TOMLSyntaxError) {
-        let open = pos
-        pos += 1
-        skipWhitespace()
-        let parts = try parseKey()
-        guard peek() == "]" else { throw error("expected ']' to close the table header", at: pos) }
-        pos += 1
-        currentSection = nextSectionID()
-
-        var table = root
-        for (index, part) in parts.dropLast().enumerated() {
-            table = try descendForHeader(table, part, path: parts[...index])
-        }
-        let last = parts[parts.count - 1]
-        let name = Self.display(parts)
+        let (open, table, last, name) = try readHeader(opening: 1, closing: "]", what: "table header")
         if let existing = table.entries[last.name] {
             switch existing.node.value {
             case .table(let sub):
@@ -49,22 +36,7 @@ extension Parser {
     }
 
     mutating func arrayOfTablesHeader() throws(TOMLSyntaxError) {
-        let open = pos
-        pos += 2
-        skipWhitespace()
-        let parts = try parseKey()
-        guard starts(with: "]]") else {
-            throw error("expected ']]' to close the array-of-tables header", at: pos)
-        }
-        pos += 2
-        currentSection = nextSectionID()
-
-        var table = root
-        for (index, part) in parts.dropLast().enumerated() {
-            table = try descendForHeader(table, part, path: parts[...index])
-        }
-        let last = parts[parts.count - 1]
-        let name = Self.display(parts)
+        let (open, table, last, name) = try readHeader(opening: 2, closing: "]]", what: "array-of-tables header")
         let element = MutableTable(kind: .header, position: position(open))
         let elementNode = MutableNode(value: .table(element), position: position(open))
         if let existing = table.entries[last.name] {
@@ -86,6 +58,24 @@ extension Parser {
                                                  node: MutableNode(value: .array(array), position: position(open))))
         }
         current = element
+    }
+
+    /// Reads a header's key between its brackets and walks to the table that holds its last
+    /// part: the opening position, that table, the last part and the header's display name.
+    private mutating func readHeader(opening: Int, closing: String, what: String)
+        throws(TOMLSyntaxError) -> (open: Int, parent: MutableTable, last: KeyPart, name: String) {
+        let open = pos
+        pos += opening
+        skipWhitespace()
+        let parts = try parseKey()
+        guard starts(with: closing) else { throw error("expected '\(closing)' to close the \(what)", at: pos) }
+        pos += closing.count
+        currentSection = nextSectionID()
+        var table = root
+        for (index, part) in parts.dropLast().enumerated() {
+            table = try descendForHeader(table, part, path: parts[...index])
+        }
+        return (open, table, parts[parts.count - 1], Self.display(parts))
     }
 
     /// Walks one key part of a header: any non-inline table may hold a sub-table, and an array

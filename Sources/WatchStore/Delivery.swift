@@ -27,10 +27,12 @@ public struct Delivery: Sendable, Equatable {
     public var lastError: String?
     public var deliveredAt: Date?
     public var event: Event
+    /// The event's JSON body as committed: what sinks send (``StoredEvent``).
+    public var body: Data
 
     public init(id: Int64, eventId: String, sink: String, state: DeliveryState, attempts: Int, createdAt: Date,
                 nextAttemptAt: Date, lastAttemptAt: Date?, lastStatus: Int?, lastError: String?, deliveredAt: Date?,
-                event: Event, pendingSince: Date? = nil) {
+                event: Event, body: Data? = nil, pendingSince: Date? = nil) {
         self.id = id
         self.eventId = eventId
         self.sink = sink
@@ -44,7 +46,11 @@ public struct Delivery: Sendable, Equatable {
         self.lastError = lastError
         self.deliveredAt = deliveredAt
         self.event = event
+        self.body = body ?? ((try? EventJSON.encode(event)) ?? Data())
     }
+
+    /// The event and the body sinks send.
+    public var stored: StoredEvent { StoredEvent(event: event, body: body) }
 }
 
 /// How one delivery attempt ended.

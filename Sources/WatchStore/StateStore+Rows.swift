@@ -25,12 +25,13 @@ extension StateStore {
         guard let state = DeliveryState(rawValue: stateName) else {
             throw StoreError(kind: .corrupt, message: "\(path): delivery has unknown state \(stateName)")
         }
+        let body: String = try row.get("body")
         return Delivery(
             id: try row.get("id"), eventId: try row.get("event_id"), sink: try row.get("sink"), state: state,
             attempts: try row.get("attempts"), createdAt: try row.get("created_at"),
             nextAttemptAt: try row.get("next_attempt_at"), lastAttemptAt: try row.get("last_attempt_at"),
             lastStatus: try row.get("last_status"), lastError: try row.get("last_error"),
-            deliveredAt: try row.get("delivered_at"), event: try Self.decodeEvent(row.get("body")),
+            deliveredAt: try row.get("delivered_at"), event: try Self.decodeEvent(body), body: Data(body.utf8),
             pendingSince: try row.get("pending_since"))
     }
 
