@@ -132,7 +132,8 @@ struct JournaldTests {
         defer { try? FileManager.default.removeItem(at: dir) }
         let path = dir.appendingPathComponent("socket").path
         #expect(!Journal.isListening(path), "no file at all")
-        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue), 0)
+        // CLOEXEC: a process another test starts meanwhile (journalctl) must not keep it open.
+        let fd = socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         try #require(fd >= 0)
         var address = sockaddr_un()
         address.sun_family = sa_family_t(AF_UNIX)
