@@ -42,7 +42,7 @@ journald:
 
 ## test: every test (Swift and Python) against real SQLite, loopback HTTP, journald, botocore
 test: build-tests journald
-	$(SWIFT) test $(SWIFTFLAGS) --skip-build --parallel --num-workers 2
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build --parallel --num-workers 2 --skip Benchmarks
 	OUTPOSTWATCH_BIN=$(BIN) $(PYTHON) -m pytest -q Tests/python
 
 ## demo: the whole pipeline against the embedded simulator, no AWS account needed
@@ -51,6 +51,7 @@ demo: build
 
 ## bench: throughput, CPU and memory figures (not part of test)
 bench: build-tests
+	$(SWIFT) test $(SWIFTFLAGS) --skip-build --filter Benchmarks
 	OUTPOSTWATCH_BIN=$(BIN) $(PYTHON) bench/run.py
 
 ## reliability: the long fault-injection suite (a short subset runs in make test): daemon

@@ -12,6 +12,8 @@
 //   WatchStore         SQLite history and transactional outbox             -> WatchModel, Support, CSQLite
 //   WatchEngine        pure diff, poll scheduler, poller actor            -> OutpostsAPI, WatchModel, WatchConfig, WatchStore
 //   Sinks              journald, signed webhooks, outbox dispatcher       -> WatchModel, WatchConfig, WatchStore, CSystemd
+//   WatchReport        read models: status rows, deliveries, phases       -> WatchModel, WatchStore
+//   StatusPage         the status page's HTML and SVG (swift-mustache)    -> WatchReport, WatchModel
 //   OutpostwatchService daemon lifecycle, sd_notify, reload, commands     -> everything above
 //   outpostwatch       the command line                                   -> OutpostwatchService
 import PackageDescription
@@ -32,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", exact: "2.0.1"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -68,8 +71,14 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        .target(name: "WatchReport", dependencies: ["WatchModel", "WatchStore"]),
+        .target(name: "StatusPage", dependencies: [
+            "WatchReport", "WatchModel",
+            .product(name: "Mustache", package: "swift-mustache"),
+        ]),
         .target(name: "OutpostwatchService", dependencies: [
             "Support", "OutpostsAPI", "OutpostsSimulator", "WatchModel", "WatchConfig", "WatchStore", "WatchEngine", "Sinks", "CSystemd",
+            "WatchReport", "StatusPage",
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -83,14 +92,17 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
 
-        .testTarget(name: "OutpostsAPITests", dependencies: ["OutpostsAPI", "OutpostsSimulator",
+        .testTarget(name: "OutpostsAPITests", dependencies: ["OutpostsAPI",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
-            .product(name: "NIOCore", package: "swift-nio"),
-            .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log")],
             resources: [.copy("Fixtures")]),
+        .testTarget(name: "OutpostsSimulatorTests", dependencies: ["OutpostsSimulator", "OutpostsAPI",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .testTarget(name: "WatchModelTests", dependencies: ["WatchModel"]),
         .testTarget(name: "WatchConfigTests", dependencies: ["WatchConfig"]),
         .testTarget(name: "WatchStoreTests", dependencies: ["WatchStore", "WatchModel"]),
         .testTarget(name: "WatchEngineTests", dependencies: ["WatchEngine", "OutpostsSimulator",
@@ -98,5 +110,18 @@ let package = Package(
             .product(name: "PropertyBased", package: "swift-property-based")]),
         .testTarget(name: "SinksTests", dependencies: ["Sinks", "WatchStore",
             .product(name: "Hummingbird", package: "hummingbird")]),
+        .testTarget(name: "StatusPageTests", dependencies: ["StatusPage", "WatchReport", "WatchModel", "WatchStore"]),
+        .testTarget(name: "OutpostwatchServiceTests", dependencies: [
+            "OutpostwatchService", "OutpostsAPI", "Sinks", "WatchConfig", "WatchEngine", "WatchModel", "WatchStore",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log")]),
+        // Measurements printed for the report, never asserted: `make bench` runs them, `make test` skips them.
+        .testTarget(name: "Benchmarks", dependencies: [
+            "OutpostsAPI", "Sinks", "Support", "WatchConfig", "WatchModel", "WatchStore",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log")]),
     ]
 )
