@@ -5,17 +5,17 @@
 // The target graph is the pipeline, and dependencies point one way:
 //
 //   Support            shared helpers: Duration seconds, systemd credentials, HOST:PORT (Foundation only)
-//   OutpostsAPI        AWS wire layer: SigV4, credential chain, GetOrder/ListOrders  -> Support
+//   OutpostsAPI        AWS wire layer: SigV4, credentials, GetOrder/ListOrders, retries -> Support
 //   OutpostsSimulator  a fake Outposts endpoint for demos and tests        -> OutpostsAPI
-//   WatchModel         domain types: order snapshots, events, durations    -> Support
+//   WatchModel         domain types: order snapshots, events, their JSON   (Foundation only)
 //   WatchConfig        TOML subset parser with positions, typed settings   -> WatchModel, Support
 //   WatchStore         SQLite history and transactional outbox             -> WatchModel, Support, CSQLite
-//   WatchEngine        pure diff, poll scheduler, poller actor            -> OutpostsAPI, WatchModel, WatchConfig, WatchStore
-//   Sinks              journald, signed webhooks, outbox dispatcher       -> WatchModel, WatchConfig, WatchStore, CSystemd
+//   WatchEngine        pure diff, PollSchedule state machine, Poller      -> Support, OutpostsAPI, WatchModel, WatchConfig, WatchStore
+//   Sinks              notifiers, DeliveryStateMachine, dispatcher        -> Support, OutpostsAPI, WatchModel, WatchConfig, WatchStore, CSystemd
 //   WatchReport        read models: status rows, deliveries, phases       -> WatchModel, WatchStore
 //   StatusPage         the status page's HTML and SVG (swift-mustache)    -> WatchReport, WatchModel
 //   OutpostwatchService daemon lifecycle, sd_notify, reload, commands     -> everything above
-//   outpostwatch       the command line                                   -> OutpostwatchService
+//   outpostwatch       the command line                                   -> OutpostwatchService, Sinks, WatchModel
 import PackageDescription
 
 let package = Package(
@@ -58,7 +58,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "WatchModel", dependencies: ["Support"]),
+        .target(name: "WatchModel", dependencies: []),
         .target(name: "WatchConfig", dependencies: ["WatchModel", "Support"]),
         .target(name: "WatchStore", dependencies: ["WatchModel", "Support", "CSQLite"]),
         .target(name: "WatchEngine", dependencies: [

@@ -268,16 +268,21 @@ public enum EventJSON {
 public enum ISO8601 {
     /// `2026-11-28T12:00:00Z`, or `2026-11-28T12:00:00.123Z` when the instant has milliseconds.
     public static func format(_ date: Date) -> String {
-        // Truncate (not round) to milliseconds: an instant is never shown later than it happened.
-        let millis = Int((date.timeIntervalSince1970 * 1000).rounded(.down)) % 1000
-        let style = millis == 0 ? whole : fractional
-        return style.format(date)
+        // Truncated (not rounded) to milliseconds: an instant is never shown later than it
+        // happened. With a microsecond of tolerance: k/1000 s is not exact in binary, and an
+        // instant read back from `….099Z` must not be written as `….098Z`.
+        let totalMillis = (date.timeIntervalSince1970 * 1000 + 0.001).rounded(.down)
+        let seconds = (totalMillis / 1000).rounded(.down)
+        let millis = Int(totalMillis - seconds * 1000)
+        let text = whole.format(Date(timeIntervalSince1970: seconds))
+        guard millis > 0, text.hasSuffix("Z") else { return text }
+        return text.dropLast() + "." + String(1000 + millis).dropFirst() + "Z"
     }
 
-    /// Parses `2026-11-28T12:00:00Z`, with or without fractional seconds.
+    /// Parses `2026-11-28T12:00:00Z`, with or without fractional seconds (kept to the microsecond).
     public static func parse(_ s: String) -> Date? {
-        if let d = try? whole.parse(s) { return d }
-        return try? fractional.parse(s)
+        guard let date = (try? whole.parse(s)) ?? (try? fractional.parse(s)) else { return nil }
+        return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000)
     }
 
     private static let utc = TimeZone(identifier: "UTC")!

@@ -114,9 +114,7 @@ struct EventJSONTests {
         var original = String(decoding: try EventJSON.encode(Self.sample(.orderStatusChanged)), as: UTF8.self)
         original = original.replacingOccurrences(of: "12:00:00.250Z", with: "12:00:00.099Z")
         let again = String(decoding: try EventJSON.encode(EventJSON.decode(Data(original.utf8))), as: UTF8.self)
-        withKnownIssue("ISO8601.parse + format loses a millisecond for most values") {
-            #expect(again == original)
-        }
+        #expect(again == original)
     }
 
     @Test("unknown order and line item fields are written as null, never left out")
@@ -279,10 +277,8 @@ struct ISO8601Tests {
         #expect(ISO8601.parse("") == nil)
     }
 
-    /// Known bug (Sources/WatchModel/Event.swift, `ISO8601`): `parse` returns the binary Double just
-    /// below most written milliseconds, and `format` truncates it to the previous millisecond, so
-    /// `…00.099Z` comes back as `…00.098Z` (about 60 % of the 1000 values). Kept as a known issue
-    /// so the test starts failing, as a reminder to drop `withKnownIssue`, once it is fixed.
+    /// `parse` used to return the binary Double just below most written milliseconds and `format`
+    /// truncated it to the previous one (`…00.099Z` came back as `…00.098Z`, 599 of 1000 values).
     @Test("every millisecond written survives parse → format unchanged")
     func textRoundTrip() throws {
         var changed: [String] = []
@@ -291,10 +287,8 @@ struct ISO8601Tests {
             let parsed = try #require(ISO8601.parse(text))
             if ISO8601.format(parsed) != text { changed.append("\(text) → \(ISO8601.format(parsed))") }
         }
-        withKnownIssue("ISO8601.parse + format loses a millisecond for most values") {
-            #expect(changed.isEmpty, "\(changed.count) of 1000 instants changed, e.g. \(changed.prefix(3))")
-        }
-        // What does hold: a value exact in binary, and never more than one millisecond lost.
-        #expect(!changed.contains { $0.hasPrefix("2026-11-28T12:00:00.250Z") || $0.hasPrefix("2026-11-28T12:00:00.500Z") })
+        #expect(changed.isEmpty, "\(changed.count) of 1000 instants changed, e.g. \(changed.prefix(3))")
+        // Truncation still holds: 0.9999 s is shown as .999, never rounded up to the next second.
+        #expect(ISO8601.format(Self.noon.addingTimeInterval(0.9999)) == "2026-11-28T12:00:00.999Z")
     }
 }
