@@ -137,6 +137,10 @@ public enum Commands {
                         Output.time(r.lastPollAt), Output.time(r.lastChangeAt),
                         r.consecutiveFailures == 0 ? "0" : "\(r.consecutiveFailures)\(r.failing ? " (failing)" : "")"]
             }))
+        if let shipments = ShipmentTable.render(try await store.watchedOrders().filter(\.active),
+                                                templates: settings.tracking) {
+            Output.line("\n" + shipments)
+        }
     }
 
     // MARK: history
@@ -156,7 +160,8 @@ public enum Commands {
         if json { return try Output.json(events) }
         if events.isEmpty { return Output.line("no events") }
         for event in events {
-            Output.line("\(Output.time(event.occurredAt))  \(event.order.id) #\(event.sequence)  \(event.type.rawValue)  \(EventText.sentence(event))")
+            let link = event.shipment?.trackingURL.map { "  \($0)" } ?? ""
+            Output.line("\(Output.time(event.occurredAt))  \(event.order.id) #\(event.sequence)  \(event.type.rawValue)  \(EventText.sentence(event))\(link)")
         }
     }
 

@@ -38,13 +38,23 @@ public enum EventText {
     }
 
     /// The `text` of a Slack incoming-webhook message: the sentence, with Slack's control
-    /// characters escaped so a label cannot inject mentions or links.
+    /// characters escaped so a label cannot inject mentions or links, then the shipment's
+    /// tracking page as a Slack link (`<URL|Track UPS 1Z…>`) when the event carries one.
     public static func slackText(_ event: Event) -> String {
-        let escaped = sentence(event)
-            .replacingOccurrences(of: "&", with: "&amp;")
+        var text = (isWarning(event) ? ":warning: " : "") + slackEscaped(sentence(event))
+        if let shipment = event.shipment, let url = shipment.trackingURL {
+            let caption = ["Track", shipment.carrier, shipment.trackingNumber].compactMap { $0 }.joined(separator: " ")
+            text += " <\(slackEscaped(url.replacingOccurrences(of: "|", with: "%7C")))|\(slackEscaped(caption))>"
+        }
+        return text
+    }
+
+    /// Slack's three control characters as entities (its link syntax uses `<`, `>` and `|`
+    /// inside `<…>`; `|` cannot appear in a percent-encoded number).
+    private static func slackEscaped(_ s: String) -> String {
+        s.replacingOccurrences(of: "&", with: "&amp;")
             .replacingOccurrences(of: "<", with: "&lt;")
             .replacingOccurrences(of: ">", with: "&gt;")
-        return (isWarning(event) ? ":warning: " : "") + escaped
     }
 
     /// Whether the event deserves attention (journald priority warning): an order or line item

@@ -154,12 +154,9 @@ public struct JournaldSink: EventSink {
             if case .string(let from) = event.change.from { add("FROM_STATUS", from) }
             if case .string(let to) = event.change.to { add("TO_STATUS", to) }
         }
-        let shipment: Shipment? = {
-            if case .shipment(let s) = event.change.to { return s }
-            return event.lineItem?.shipment
-        }()
-        add("SHIPMENT_CARRIER", shipment?.carrier)
-        add("SHIPMENT_TRACKING_NUMBER", shipment?.trackingNumber)
+        add("SHIPMENT_CARRIER", event.shipment?.carrier)
+        add("SHIPMENT_TRACKING_NUMBER", event.shipment?.trackingNumber)
+        add("SHIPMENT_TRACKING_URL", event.shipment?.trackingURL)
         add("POLL_ERROR", event.error)
         return fields
     }

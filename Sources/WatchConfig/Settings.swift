@@ -12,6 +12,8 @@ public struct Settings: Sendable, Equatable {
     public var storage: StorageSettings
     public var journald: JournaldSettings
     public var retention: RetentionSettings
+    /// `[tracking]`: carrier tracking-page templates, the built-in ones with the config's laid over.
+    public var tracking: TrackingTemplates = .builtIn
     /// `[http]`: the optional metrics and health endpoint; `nil` when the table is absent.
     public var http: HTTPSettings?
     public var orders: [OrderSettings]

@@ -13,7 +13,8 @@ final class SettingsSchema {
     /// Where the first `secret = …` of a webhook is, for the file-permission warning.
     private(set) var firstInlineSecret: SourcePosition?
 
-    static let topLevelKeys = ["aws", "poll", "storage", "journald", "retention", "http", "order", "discover", "webhook"]
+    static let topLevelKeys = ["aws", "poll", "storage", "journald", "retention", "http", "order", "discover", "webhook",
+                                "tracking"]
     static let awsKeys = ["region", "profile", "endpoint", "role_arn", "use_fips"]
     static let pollKeys = ["interval", "jitter", "concurrency", "max_rps", "terminal_interval", "failing_after",
                            "request_timeout"]
@@ -52,6 +53,7 @@ final class SettingsSchema {
         }
         if let retention = reader.table(root, "retention") { settings.retention = readRetention(retention) }
         if let http = reader.table(root, "http") { settings.http = readHTTP(http) }
+        if let tracking = reader.table(root, "tracking") { settings.tracking = readTracking(tracking) }
         settings.orders = readOrders(reader.arrayOfTables(root, "order"))
         settings.discover = reader.arrayOfTables(root, "discover").map(readDiscover)
         settings.webhooks = readWebhooks(reader.arrayOfTables(root, "webhook"))

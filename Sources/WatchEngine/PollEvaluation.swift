@@ -35,9 +35,20 @@ public enum PollResult: Sendable, Equatable {
 /// Pure, like ``OrderDiff``: everything it needs is the stored ``WatchedOrder``, so a restarted
 /// daemon continues exactly where the stored state says it was.
 public enum PollEvaluation {
+    /// - Parameter tracking: the templates that give every shipment an event carries its tracking
+    ///   URL, so the committed body holds the link (docs/events.md).
     /// - Returns: the commit for the store, or `nil` for a throttled poll (nothing to record: the
     ///   order is retried and its failure count is untouched).
-    public static func evaluate(watched: WatchedOrder, outcome: PollResult, failingAfter: Int, at: Date) -> PollCommit? {
+    public static func evaluate(watched: WatchedOrder, outcome: PollResult, failingAfter: Int,
+                                tracking: TrackingTemplates = .builtIn, at: Date) -> PollCommit? {
+        guard var commit = evaluateUnlinked(watched: watched, outcome: outcome, failingAfter: failingAfter, at: at) else {
+            return nil
+        }
+        commit.events = commit.events.map { $0.linkingShipments(tracking) }
+        return commit
+    }
+
+    private static func evaluateUnlinked(watched: WatchedOrder, outcome: PollResult, failingAfter: Int, at: Date) -> PollCommit? {
         switch outcome {
         case .throttled:
             return nil

@@ -19,6 +19,7 @@ extension Poller {
         let store = self.store
         let route = self.route
         let failingAfter = settings.poll.failingAfter
+        let tracking = settings.tracking
         do {
             // Detached from the caller's cancellation: once a fetch has produced an answer, its
             // commit always completes, so a SIGTERM mid-commit neither loses nor repeats it.
@@ -27,7 +28,8 @@ extension Poller {
                     return nil
                 }
                 guard let commit = PollEvaluation.evaluate(watched: watched, outcome: result,
-                                                           failingAfter: failingAfter, at: Date()) else {
+                                                           failingAfter: failingAfter, tracking: tracking,
+                                                           at: Date()) else {
                     return nil
                 }
                 return (try await store.commit(commit, route: route), commit)

@@ -78,15 +78,20 @@ public struct LineItemSnapshot: Codable, Sendable, Equatable {
 public struct Shipment: Codable, Sendable, Equatable, Hashable {
     public var carrier: String?
     public var trackingNumber: String?
+    /// The carrier's tracking page (``TrackingTemplates``): set on the shipments an event carries,
+    /// never on a stored snapshot's (the diff compares what AWS sent).
+    public var trackingURL: String?
 
-    public init(carrier: String?, trackingNumber: String?) {
+    public init(carrier: String?, trackingNumber: String?, trackingURL: String? = nil) {
         self.carrier = carrier
         self.trackingNumber = trackingNumber
+        self.trackingURL = trackingURL
     }
 
     enum CodingKeys: String, CodingKey {
         case carrier
         case trackingNumber = "tracking_number"
+        case trackingURL = "tracking_url"
     }
 
     // Explicit nulls: a receiver sees both keys whether or not AWS sent them.
@@ -94,6 +99,7 @@ public struct Shipment: Codable, Sendable, Equatable, Hashable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(carrier, forKey: .carrier)
         try c.encode(trackingNumber, forKey: .trackingNumber)
+        try c.encodeIfPresent(trackingURL, forKey: .trackingURL)   // only where a template exists
     }
 }
 
