@@ -34,6 +34,10 @@ public enum EventText {
             return "\(subject): polling is failing" + (event.error.map { ": \(singleLine($0))" } ?? "")
         case .watchRecovered:
             return "\(subject): polling recovered"
+        case .orderStalled, .lineItemStalled:
+            guard case .stall(let stall) = change.to else { return "\(subject): stalled" }
+            return "\(subject): stalled in \(stall.status) since \(ISO8601.format(stall.since))"
+                + " (longer than \(stall.threshold))"
         }
     }
 
@@ -58,10 +62,10 @@ public enum EventText {
     }
 
     /// Whether the event deserves attention (journald priority warning): an order or line item
-    /// turned ERROR or CANCELLED, the order vanished, or polling fails.
+    /// turned ERROR or CANCELLED, the order vanished, polling fails, or a status stayed too long.
     public static func isWarning(_ event: Event) -> Bool {
         switch event.type {
-        case .orderNotFound, .watchFailing:
+        case .orderNotFound, .watchFailing, .orderStalled, .lineItemStalled:
             return true
         default:
             let alarming: Set<String> = ["ERROR", "CANCELLED"]

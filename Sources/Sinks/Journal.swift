@@ -114,6 +114,8 @@ public struct JournaldSink: EventSink {
         .lineItemAssetsChanged: "0ce329e517014d6d8ad676b633673627",
         .orderNotFound: "f2c44568c22749faae3a1fbab48d0fda",
         .watchFailing: "bdd977ce7029474ab7302abedd97440b",
+        .orderStalled: "5d1c3e0b9a7f4c2e8b6d4f1a2c3e5b7d",
+        .lineItemStalled: "8e2f4a6c1b3d4e5f9a7c6b5d4e3f2a1c",
         .watchRecovered: "20e49571f5cb44458234b04db062db2b",
     ]
 
@@ -158,6 +160,11 @@ public struct JournaldSink: EventSink {
         add("SHIPMENT_TRACKING_NUMBER", event.shipment?.trackingNumber)
         add("SHIPMENT_TRACKING_URL", event.shipment?.trackingURL)
         add("POLL_ERROR", event.error)
+        if case .stall(let stall) = event.change.to {
+            add("STALLED_STATUS", stall.status)
+            add("STALLED_SINCE", ISO8601.format(stall.since))
+            add("STALL_THRESHOLD", stall.threshold)
+        }
         return fields
     }
 }

@@ -42,6 +42,11 @@ package struct DueSchedule: Sendable {
         heap = []
     }
 
+    /// Whether an id is due at or before `instant`.
+    package mutating func hasDue(by instant: ContinuousClock.Instant) -> Bool {
+        earliest().map { $0.at <= instant } ?? false
+    }
+
     /// The soonest scheduled id and its instant (ties broken by id).
     package mutating func earliest() -> (id: String, at: ContinuousClock.Instant)? {
         while let top = heap.first {

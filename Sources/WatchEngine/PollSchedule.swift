@@ -26,6 +26,9 @@ package struct PollSchedule: Sendable {
         /// One ListOrders sweep of `[[discover]]` entry `index`; `generation` identifies the
         /// discovery list it belongs to (a reload that replaces the list starts a new one).
         case discover(index: Int, generation: Int)
+        /// Look for stays past their `[stall]` threshold (no API call, no token); report back
+        /// with ``stallsChecked(_:next:now:)``.
+        case checkStalls(String)
     }
 
     /// What the loop does now, then when it looks again.
@@ -45,8 +48,9 @@ package struct PollSchedule: Sendable {
         /// The answer (or failure) was committed. `terminal`: the stored order is now terminal
         /// (`nil`: unknown, keep what was known). `failing`: `watch.failing` is in force.
         /// `heldPollTimes`: the store now holds this poll's time in memory. `answered`: the API
-        /// answered (an order or NotFound), which lets a throttled limiter recover.
-        case recorded(terminal: Bool?, failing: Bool, heldPollTimes: Bool, answered: Bool)
+        /// answered (an order or NotFound), which lets a throttled limiter recover. `changed`:
+        /// events were committed (a status may have changed: stalls are looked at again).
+        case recorded(terminal: Bool?, failing: Bool, heldPollTimes: Bool, answered: Bool, changed: Bool = false)
         /// The API answered with throttling: not the order's fault, polled again soon.
         case throttled
         /// The commit failed: polled again after ``storeErrorRetry`` (or the interval, if shorter).
@@ -98,6 +102,13 @@ package struct PollSchedule: Sendable {
     private var discoverGeneration = 0
     /// Throttled answers so far per work item (`once` mode gives up after `throttleAttempts`).
     private var throttleCounts: [Work: Int] = [:]
+    /// Whether `[stall]` thresholds are configured: stays are checked at start, after every
+    /// change and when a threshold passes.
+    private var stallDetection: Bool
+    /// When each order's next stay passes its threshold (or a check is due now).
+    private var stallDue = DueSchedule()
+    /// Orders whose stall check is under way.
+    private var checkingStalls: Set<String> = []
     /// Since when the store holds poll times in memory; `nil` when it holds none.
     private var pollTimesHeldSince: ContinuousClock.Instant?
     /// When the loop, asleep, looks at the schedule again.
@@ -107,8 +118,9 @@ package struct PollSchedule: Sendable {
     ///   - heartbeat: the loop wakes at least this often (the watchdog and `/healthz` beat on it).
     ///   - seed: the jitter's random sequence (tests fix it; the daemon takes a random one).
     package init(mode: Mode, poll: PollSettings, discover: [DiscoverSettings], heartbeat: Duration = .seconds(5),
-                seed: UInt64 = UInt64.random(in: .min ... .max)) {
+                stallDetection: Bool = false, seed: UInt64 = UInt64.random(in: .min ... .max)) {
         self.mode = mode
+        self.stallDetection = stallDetection
         self.poll = poll
         self.discover = discover
         self.heartbeat = heartbeat
@@ -153,6 +165,8 @@ package struct PollSchedule: Sendable {
         discoverDue = [:]
         discovering = []
         for index in discover.indices { discoverDue[index] = now }
+        stallDue.removeAll()
+        if stallDetection { for order in orders { stallDue[order.orderId] = now } }
     }
 
     /// The active watch set after a reload or a discovery sweep: new orders start within
@@ -161,6 +175,7 @@ package struct PollSchedule: Sendable {
         let known = tracked
         track(orders)
         for orderId in Array(due.ids) where tracked[orderId] == nil { due[orderId] = nil }
+        for orderId in Array(stallDue.ids) where tracked[orderId] == nil { stallDue[orderId] = nil }
         var added: [String] = []
         for order in orders where !busy.contains(order.orderId) {
             guard let interval = interval(terminal: order.isTerminal) else {
@@ -186,8 +201,13 @@ package struct PollSchedule: Sendable {
 
     /// A reload: the new `[poll]` applies now (a limiter backing off stays slowed), a changed
     /// `[[discover]]` list starts over with every sweep due now. Call ``refresh(_:now:)`` next.
-    package mutating func reload(poll: PollSettings, discover: [DiscoverSettings], now: ContinuousClock.Instant) {
+    package mutating func reload(poll: PollSettings, discover: [DiscoverSettings], stallDetection: Bool = false,
+                                 now: ContinuousClock.Instant) {
         self.poll = poll
+        // New thresholds apply to every order now; none: no more checks.
+        self.stallDetection = stallDetection
+        stallDue.removeAll()
+        if stallDetection { for orderId in tracked.keys { stallDue[orderId] = now } }
         limiter.updateMaxRate(poll.maxRPS)
         if discover != self.discover {
             self.discover = discover
@@ -221,9 +241,15 @@ package struct PollSchedule: Sendable {
             busy.insert(orderId)
             work.append(.poll(orderId))
         }
+        while let (orderId, at) = stallDue.earliest(), at <= now {
+            stallDue[orderId] = nil
+            checkingStalls.insert(orderId)
+            work.append(.checkStalls(orderId))
+        }
         let finished: Bool
         if case .once = mode {
             finished = work.isEmpty && due.count == 0 && busy.isEmpty && discoverDue.isEmpty && discovering.isEmpty
+                && checkingStalls.isEmpty && !stallDue.hasDue(by: now)
         } else {
             finished = false
         }
@@ -254,8 +280,9 @@ package struct PollSchedule: Sendable {
                 // Again at the slowed-down pace; the limiter decides the actual instant.
                 due[orderId] = limiter.nextAvailable(now: now)
             }
-        case .recorded(let terminal, let failing, let heldPollTimes, let answered):
+        case .recorded(let terminal, let failing, let heldPollTimes, let answered, let changed):
             if answered { limiter.recordSuccess() }
+            if changed && stallDetection && tracked[orderId] != nil { stallDue[orderId] = now }
             if tracked[orderId] != nil {
                 tracked[orderId]?.failing = failing
                 if let terminal { tracked[orderId]?.terminal = terminal }
@@ -296,6 +323,17 @@ package struct PollSchedule: Sendable {
         return .wakeLoop
     }
 
+    /// A stall check finished: `next` is when the order's next unreported stay passes its
+    /// threshold (`nil`: none will until its status changes).
+    package mutating func stallsChecked(_ orderId: String, next: ContinuousClock.Instant?,
+                                        now: ContinuousClock.Instant) -> CompletionAction {
+        checkingStalls.remove(orderId)
+        guard tracked[orderId] != nil, stallDetection, stallDue[orderId] == nil else { return isOnceAndIdle ? .wakeLoop : .none }
+        stallDue[orderId] = next
+        let early = next.map { at in plannedWake.map { at < $0 } ?? true } ?? false
+        return early || isOnceAndIdle ? .wakeLoop : .none
+    }
+
     /// The API throttled a call that the client then retries: slow down (the retry itself waits
     /// for a token through ``acquireRetryToken(now:)``).
     package mutating func throttled(now: ContinuousClock.Instant) {
@@ -318,7 +356,7 @@ package struct PollSchedule: Sendable {
     private var concurrency: Int { max(1, poll.concurrency) }
 
     private var isOnceAndIdle: Bool {
-        if case .once = mode { return busy.isEmpty && due.count == 0 }
+        if case .once = mode { return busy.isEmpty && due.count == 0 && checkingStalls.isEmpty }
         return false
     }
 
@@ -346,6 +384,7 @@ package struct PollSchedule: Sendable {
         if busy.count < concurrency, let (_, at) = due.earliest() { candidates.append(at) }
         var wake = now + heartbeat
         if let soonest = candidates.min() { wake = min(wake, max(soonest, limiter.nextAvailable(now: now))) }
+        if let (_, stall) = stallDue.earliest() { wake = min(wake, max(stall, now)) }
         if let held = pollTimesHeldSince { wake = min(wake, held + Self.pollTimeFlushInterval) }
         return wake
     }

@@ -49,7 +49,7 @@ extension Poller {
                 onceReport?.events += events
             }
             return .recorded(terminal: commit.snapshot?.isTerminal, failing: commit.failing,
-                             heldPollTimes: commit.onlyPollTimesChanged, answered: answered)
+                             heldPollTimes: commit.onlyPollTimesChanged, answered: answered, changed: !events.isEmpty)
         } catch {
             logger.error("could not record a poll result; the order is polled again later",
                          metadata: ["order_id": "\(orderId)", "error": "\(error)"])

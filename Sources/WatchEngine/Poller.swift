@@ -65,7 +65,7 @@ public actor Poller {
         self.onStatus = onStatus
         self.heartbeatInterval = heartbeatInterval
         self.schedule = PollSchedule(mode: .continuous, poll: settings.poll, discover: settings.discover,
-                                     heartbeat: heartbeatInterval)
+                                     heartbeat: heartbeatInterval, stallDetection: !settings.stall.isEmpty)
     }
 
     // MARK: Public API
@@ -109,7 +109,8 @@ public actor Poller {
     /// Terminal orders are included unless `terminal_interval = "off"` (which means: no longer polled).
     public func pollAllOnce() async -> OnceReport {
         schedule = PollSchedule(mode: .once(throttleAttempts: Self.onceThrottleAttempts), poll: settings.poll,
-                                discover: settings.discover, heartbeat: heartbeatInterval)
+                                discover: settings.discover, heartbeat: heartbeatInterval,
+                                stallDetection: !settings.stall.isEmpty)
         onceReport = OnceReport()
         defer { onceReport = nil }
         do {
@@ -134,7 +135,8 @@ public actor Poller {
     /// stop (their history stays), poll and discovery settings take effect now.
     public func reload(_ newSettings: Settings) async {
         settings = newSettings
-        schedule.reload(poll: newSettings.poll, discover: newSettings.discover, now: .now)
+        schedule.reload(poll: newSettings.poll, discover: newSettings.discover,
+                        stallDetection: !newSettings.stall.isEmpty, now: .now)
         do {
             try await store.syncWatchSet(configOrders, source: .config)
             try await refreshWatchSet()
@@ -161,6 +163,8 @@ public actor Poller {
                     case .discover(let index, let generation):
                         guard let entry = settings.discover[safe: index] else { continue }
                         group.addTask { await self.discover(entry, index: index, generation: generation) }
+                    case .checkStalls(let orderId):
+                        group.addTask { await self.checkStalls(orderId) }
                     }
                 }
                 if next.finished { break }

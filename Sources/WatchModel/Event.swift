@@ -16,6 +16,8 @@ public enum EventType: String, Codable, Sendable, CaseIterable, Hashable {
     case orderNotFound = "order.not_found"
     case watchFailing = "watch.failing"
     case watchRecovered = "watch.recovered"
+    case orderStalled = "order.stalled"
+    case lineItemStalled = "line_item.stalled"
 
     /// The types a webhook receives when its config names no `events` (all but the baseline).
     public static let webhookDefault: Set<EventType> = Set(allCases).subtracting([.orderFirstSeen])
@@ -29,17 +31,20 @@ public enum ChangeField: String, Codable, Sendable, Hashable {
     case fulfilledDate = "fulfilled_date"
     case lineItem = "line_item"
     case watch
+    case stalled
 }
 
 /// An old or new value in `change.from` / `change.to`.
 ///
-/// Encodes as JSON `null`, a string, a `{"carrier","tracking_number"}` object or a list of
-/// `{"asset_id","mac_addresses"}` objects, as docs/events.md defines.
+/// Encodes as JSON `null`, a string, a `{"carrier","tracking_number"}` object, a list of
+/// `{"asset_id","mac_addresses"}` objects or a `{"status","since","threshold"}` stall, as
+/// docs/events.md defines.
 public enum ChangeValue: Sendable, Equatable, Hashable, Codable {
     case null
     case string(String)
     case shipment(Shipment)
     case assets([Asset])
+    case stall(Stall)
 
     /// `.string(s)` or `.null` when `s` is nil.
     public static func from(_ s: String?) -> ChangeValue { s.map { .string($0) } ?? .null }
@@ -49,6 +54,8 @@ public enum ChangeValue: Sendable, Equatable, Hashable, Codable {
         if c.decodeNil() { self = .null; return }
         if let s = try? c.decode(String.self) { self = .string(s); return }
         if let a = try? c.decode([Asset].self) { self = .assets(a); return }
+        // Before the shipment: a shipment's keys are all optional, so any object would read as one.
+        if let stall = try? c.decode(Stall.self) { self = .stall(stall); return }
         self = .shipment(try c.decode(Shipment.self))
     }
 
@@ -59,6 +66,7 @@ public enum ChangeValue: Sendable, Equatable, Hashable, Codable {
         case .string(let s): try c.encode(s)
         case .shipment(let s): try c.encode(s)
         case .assets(let a): try c.encode(a)
+        case .stall(let stall): try c.encode(stall)
         }
     }
 
@@ -72,6 +80,8 @@ public enum ChangeValue: Sendable, Equatable, Hashable, Codable {
         case .assets(let assets):
             return assets.map { "\($0.assetId ?? "?")[\($0.macAddresses.joined(separator: ","))]" }
                 .joined(separator: " ")
+        case .stall(let stall):
+            return "\(stall.status) since \(ISO8601.format(stall.since)) (threshold \(stall.threshold))"
         }
     }
 }

@@ -45,33 +45,8 @@ extension StateStore {
                     last_error = excluded.last_error
                 """, [result.orderId, snapshotJSON, result.consecutiveFailures, result.failing, result.notFound,
                       result.polledAt, successAt, changeAt, result.lastError])
-            guard !result.events.isEmpty else { return [] }
-            let lastSequence = try db.scalar("SELECT last_sequence FROM orders WHERE order_id = ?",
-                                             [result.orderId], as: Int64.self) ?? 0
-            var stored: [Event] = []
-            for (offset, original) in result.events.enumerated() {
-                var numbered = original
-                numbered.sequence = lastSequence + Int64(offset) + 1
-                let body = try Self.encodeEvent(numbered)
-                // What the body says (its instants are ISO-8601 milliseconds) is the event from now
-                // on: the caller, the history and every sink see the same values.
-                let event = try Self.decodeEvent(body)
-                try db.execute("""
-                    INSERT INTO events (id, order_id, sequence, type, occurred_at, recorded_at, body)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, [event.id, result.orderId, event.sequence, event.type.rawValue, original.occurredAt, recordedAt, body])
-                var seen: Set<String> = []
-                for sink in route(event) where seen.insert(sink).inserted {
-                    try db.execute("""
-                        INSERT INTO deliveries (event_id, sink, state, created_at, pending_since, next_attempt_at)
-                        VALUES (?1, ?2, 'pending', ?3, ?3, ?3)
-                        """, [event.id, sink, result.polledAt])
-                }
-                stored.append(event)
-            }
-            try db.execute("UPDATE orders SET last_sequence = ? WHERE order_id = ?",
-                           [stored.last!.sequence, result.orderId])
-            return stored
+            return try insertEvents(result.events, orderId: result.orderId, recordedAt: recordedAt,
+                                    dueAt: result.polledAt, route: route)
         }
         unwrittenPollTimes = [:]
         return committed

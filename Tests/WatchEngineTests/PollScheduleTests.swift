@@ -222,4 +222,51 @@ import WatchStore
         let r29 = s.next(now: t0 + .seconds(1))
         #expect(r29.finished)
     }
+
+    @Test("stalls: checked at start and after a change, the loop wakes for a threshold, no token or slot taken")
+    func stallChecks() {
+        var s = PollSchedule(mode: .continuous, poll: poll(interval: .seconds(600), concurrency: 1), discover: [],
+                             heartbeat: .seconds(5), stallDetection: true, seed: 1)
+        s.load([entry(1)], now: t0)
+        let first = s.next(now: t0)
+        #expect(first.work == [.poll(orderId(1)), .checkStalls(orderId(1))], "a check needs neither a token nor a slot")
+        let stalled = s.stallsChecked(orderId(1), next: t0 + .seconds(3), now: t0)
+        #expect(stalled == .wakeLoop, "the threshold passes before the planned wake-up")
+        let r1 = s.next(now: t0 + .seconds(1))
+        #expect(r1.wakeAt == t0 + .seconds(3), "the loop wakes for the threshold")
+        let r2 = s.next(now: t0 + .seconds(3))
+        #expect(r2.work == [.checkStalls(orderId(1))])
+        _ = s.stallsChecked(orderId(1), next: nil, now: t0 + .seconds(3))
+        _ = s.pollCompleted(orderId(1), .recorded(terminal: false, failing: false, heldPollTimes: false, answered: true,
+                                                  changed: true), now: t0 + .seconds(4))
+        let r3 = s.next(now: t0 + .seconds(4))
+        #expect(r3.work == [.checkStalls(orderId(1))], "a change starts a new stay: check again")
+        _ = s.stallsChecked(orderId(1), next: nil, now: t0 + .seconds(4))
+        _ = s.pollCompleted(orderId(1), .recorded(terminal: false, failing: false, heldPollTimes: true, answered: true),
+                            now: t0 + .seconds(700))
+        let r4 = s.next(now: t0 + .seconds(700))
+        #expect(r4.work == [], "a repeated answer needs no check")
+        s.reload(poll: poll(interval: .seconds(600), concurrency: 1), discover: [], stallDetection: false,
+                 now: t0 + .seconds(701))
+        _ = s.pollCompleted(orderId(1), .recorded(terminal: false, failing: false, heldPollTimes: false, answered: true,
+                                                  changed: true), now: t0 + .seconds(702))
+        let r5 = s.next(now: t0 + .seconds(702))
+        #expect(!r5.work.contains(.checkStalls(orderId(1))), "thresholds removed: no checks")
+    }
+
+    @Test("once: stall checks run before the run finishes; a later threshold does not hold it open")
+    func onceStallChecks() {
+        var s = PollSchedule(mode: .once(throttleAttempts: 3), poll: poll(), discover: [], stallDetection: true, seed: 1)
+        s.load([entry(1)], now: t0)
+        let r6 = s.next(now: t0)
+        #expect(r6.work == [.poll(orderId(1)), .checkStalls(orderId(1))])
+        _ = s.stallsChecked(orderId(1), next: t0 + .seconds(86_400), now: t0)
+        _ = s.pollCompleted(orderId(1), .recorded(terminal: false, failing: false, heldPollTimes: false, answered: true,
+                                                  changed: true), now: t0)
+        let next = s.next(now: t0 + .milliseconds(10))
+        #expect(next.work == [.checkStalls(orderId(1))] && !next.finished)
+        _ = s.stallsChecked(orderId(1), next: t0 + .seconds(86_400), now: t0 + .milliseconds(10))
+        let r7 = s.next(now: t0 + .milliseconds(20))
+        #expect(r7.finished)
+    }
 }

@@ -134,7 +134,7 @@ enum Replay {
                     if case .assets(let a) = event.change.to { state.lineItems[index].assets = a }
                     else { state.lineItems[index].assets = [] }
                 }
-            case .orderFirstSeen, .orderNotFound, .watchFailing, .watchRecovered:
+            case .orderFirstSeen, .orderNotFound, .watchFailing, .watchRecovered, .orderStalled, .lineItemStalled:
                 throw Unreplayable(event: event)
             }
         }

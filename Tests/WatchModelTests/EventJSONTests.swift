@@ -39,6 +39,11 @@ struct EventJSONTests {
         case .watchFailing:
             return event(.watch, .string("ok"), .string("failing"), error: "GetOrder: connection refused")
         case .watchRecovered: return event(.watch, .string("failing"), .string("ok"))
+        case .orderStalled:
+            return event(.stalled, .null, .stall(Stall(status: "IN_PROGRESS", since: noon, threshold: "45d")))
+        case .lineItemStalled:
+            return event(.stalled, .null, .stall(Stall(status: "SHIPPED", since: noon.addingTimeInterval(0.5),
+                                                       threshold: "10d")), lineItem: item)
         }
     }
 
@@ -75,7 +80,7 @@ struct EventJSONTests {
         #expect(EventType.allCases.map(\.rawValue) == [
             "order.first_seen", "order.status_changed", "order.fulfilled", "line_item.added", "line_item.removed",
             "line_item.status_changed", "line_item.shipment_changed", "line_item.assets_changed",
-            "order.not_found", "watch.failing", "watch.recovered",
+            "order.not_found", "watch.failing", "watch.recovered", "order.stalled", "line_item.stalled",
         ])
         #expect(EventType(rawValue: "order.shipped") == nil)
     }
