@@ -19,7 +19,7 @@ all: build
 
 ## deps: system and Python packages the build and the tests need (installed only when missing)
 deps:
-	@missing=""; for p in libsqlite3-dev libsystemd-dev pkg-config; do \
+	@missing=""; for p in libsqlite3-dev libsystemd-dev pkg-config chromium; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \

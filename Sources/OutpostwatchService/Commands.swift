@@ -7,6 +7,7 @@ import Support
 import WatchConfig
 import WatchEngine
 import WatchModel
+import WatchReport
 import WatchStore
 
 /// The non-daemon subcommands of docs/cli.md. Each throws ``CommandFailure`` for a
@@ -56,76 +57,11 @@ public enum Commands {
 
     // MARK: status
 
-    /// One row per watched order: status, line items by status, last poll, last change, failures.
-    public struct StatusRow: Encodable, Sendable {
-        public var orderId: String
-        public var label: String?
-        public var outpostId: String?
-        public var status: String?
-        public var lineItemsByStatus: [String: Int]
-        public var lastPollAt: Date?
-        public var lastSuccessAt: Date?
-        public var lastChangeAt: Date?
-        public var consecutiveFailures: Int
-        public var failing: Bool
-        public var notFound: Bool
-        public var lastError: String?
-        public var lastSequence: Int64
-        public var source: String
-        public var active: Bool
-
-        enum CodingKeys: String, CodingKey {
-            case orderId = "order_id", label, outpostId = "outpost_id", status
-            case lineItemsByStatus = "line_items_by_status", lastPollAt = "last_poll_at"
-            case lastSuccessAt = "last_success_at", lastChangeAt = "last_change_at"
-            case consecutiveFailures = "consecutive_failures", failing, notFound = "not_found"
-            case lastError = "last_error", lastSequence = "last_sequence", source, active
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(orderId, forKey: .orderId)
-            try c.encode(label, forKey: .label)
-            try c.encode(outpostId, forKey: .outpostId)
-            try c.encode(status, forKey: .status)
-            try c.encode(lineItemsByStatus, forKey: .lineItemsByStatus)
-            try c.encode(lastPollAt, forKey: .lastPollAt)
-            try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
-            try c.encode(lastChangeAt, forKey: .lastChangeAt)
-            try c.encode(consecutiveFailures, forKey: .consecutiveFailures)
-            try c.encode(failing, forKey: .failing)
-            try c.encode(notFound, forKey: .notFound)
-            try c.encode(lastError, forKey: .lastError)
-            try c.encode(lastSequence, forKey: .lastSequence)
-            try c.encode(source, forKey: .source)
-            try c.encode(active, forKey: .active)
-        }
-
-        init(_ w: WatchedOrder) {
-            orderId = w.orderId
-            label = w.label
-            outpostId = w.snapshot?.outpostId
-            status = w.notFound ? "NOT_FOUND" : w.snapshot?.status
-            var counts: [String: Int] = [:]
-            for item in w.snapshot?.lineItems ?? [] { counts[item.status ?? "UNKNOWN", default: 0] += 1 }
-            lineItemsByStatus = counts
-            lastPollAt = w.lastPollAt
-            lastSuccessAt = w.lastSuccessAt
-            lastChangeAt = w.lastChangeAt
-            consecutiveFailures = w.consecutiveFailures
-            failing = w.failing
-            notFound = w.notFound
-            lastError = w.lastError
-            lastSequence = w.lastSequence
-            source = w.source.rawValue
-            active = w.active
-        }
-    }
-
+    /// One row per watched order (``StatusRow``): status, line items by status, last poll, last change, failures.
     public static func status(configPath: String, json: Bool) async throws {
         let settings = try loadSettings(path: configPath)
         let store = try openReadOnly(settings)
-        let rows = try await store.watchedOrders().filter(\.active).map(StatusRow.init)
+        let rows = try await StatusRow.active(in: store)
         if json { return try Output.json(rows) }
         if rows.isEmpty { return Output.line("no watched orders") }
         Output.line(Output.table(
@@ -173,66 +109,6 @@ public enum Commands {
     }
 
     // MARK: deliveries
-
-    /// One outbox row as `deliveries --json` prints it.
-    public struct DeliveryRow: Encodable, Sendable {
-        var id: Int64
-        var eventId: String
-        var eventType: String
-        var orderId: String
-        var sequence: Int64
-        var sink: String
-        var state: String
-        var attempts: Int
-        var createdAt: Date
-        var nextAttemptAt: Date?
-        var lastAttemptAt: Date?
-        var lastStatus: Int?
-        var lastError: String?
-        var deliveredAt: Date?
-
-        enum CodingKeys: String, CodingKey {
-            case id, eventId = "event_id", eventType = "event_type", orderId = "order_id", sequence, sink, state
-            case attempts, createdAt = "created_at", nextAttemptAt = "next_attempt_at"
-            case lastAttemptAt = "last_attempt_at", lastStatus = "last_status", lastError = "last_error"
-            case deliveredAt = "delivered_at"
-        }
-
-        public func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(id, forKey: .id)
-            try c.encode(eventId, forKey: .eventId)
-            try c.encode(eventType, forKey: .eventType)
-            try c.encode(orderId, forKey: .orderId)
-            try c.encode(sequence, forKey: .sequence)
-            try c.encode(sink, forKey: .sink)
-            try c.encode(state, forKey: .state)
-            try c.encode(attempts, forKey: .attempts)
-            try c.encode(createdAt, forKey: .createdAt)
-            try c.encode(nextAttemptAt, forKey: .nextAttemptAt)
-            try c.encode(lastAttemptAt, forKey: .lastAttemptAt)
-            try c.encode(lastStatus, forKey: .lastStatus)
-            try c.encode(lastError, forKey: .lastError)
-            try c.encode(deliveredAt, forKey: .deliveredAt)
-        }
-
-        init(_ d: Delivery) {
-            id = d.id
-            eventId = d.eventId
-            eventType = d.event.type.rawValue
-            orderId = d.event.order.id
-            sequence = d.event.sequence
-            sink = d.sink
-            state = d.state.rawValue
-            attempts = d.attempts
-            createdAt = d.createdAt
-            nextAttemptAt = d.state == .pending ? d.nextAttemptAt : nil
-            lastAttemptAt = d.lastAttemptAt
-            lastStatus = d.lastStatus
-            lastError = d.lastError
-            deliveredAt = d.deliveredAt
-        }
-    }
 
     /// The newest `limit` deliveries (all with `limit` 0); says on stderr when there are more.
     public static func deliveries(configPath: String, state: String?, json: Bool, limit: Int = 1000) async throws {

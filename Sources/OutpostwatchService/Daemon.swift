@@ -40,6 +40,8 @@ public final class Daemon: Sendable {
     /// for configuration (78) and startup (1) errors.
     public func run() async throws {
         let settings = try loadSettings(path: configPath, environment: environment)
+        // Read before anything starts: a missing or empty token is a configuration error (exit 78).
+        let httpToken = try settings.http.flatMap { try HTTPToken.load($0.token, environment: environment) }
         let metrics = DaemonMetrics()
         // The metric counts every throttled answer; the poller learns of them through its own
         // results and the client's paced retries.
@@ -89,7 +91,8 @@ public final class Daemon: Sendable {
         if let http = settings.http {
             let heartbeat = min(notifier.watchdogInterval ?? .seconds(5), .seconds(5))
             let server = try MetricsServer.make(listen: http.listen, metrics: metrics, store: runtime.store,
-                                                poller: poller, healthWindow: heartbeat * 3, logger: logger)
+                                                poller: poller, healthWindow: heartbeat * 3, logger: logger,
+                                                token: httpToken, statusStorePath: settings.storage.path)
             config.services.append(.init(service: server))
         }
         let group = ServiceGroup(configuration: config)

@@ -120,14 +120,26 @@ package struct InstrumentedSource: OrderSource {
     }
 }
 
-/// `[http] listen`: `/metrics` and `/healthz` on a small Hummingbird server.
+/// `[http] listen`: `/metrics`, `/healthz` and, given `statusStorePath`, the status page
+/// (docs/status-page.md) on a small Hummingbird server; `token` guards every path but `/healthz`.
 enum MetricsServer {
     static func make(listen: String, metrics: DaemonMetrics, store: StateStore, poller: Poller,
-                     healthWindow: Duration, logger: Logger) throws -> some Service {
+                     healthWindow: Duration, logger: Logger, token: String? = nil,
+                     statusStorePath: String? = nil) throws -> some Service {
         guard let address = ListenAddress(listen) else {
             throw CommandFailure(.config, "[http] listen: expected HOST:PORT, got \(listen)")
         }
-        let router = Router()
+        let router = Router(options: .autoGenerateHeadEndpoints)   // HEAD answers like GET, without the body
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.add(middleware: BearerTokenMiddleware(token: token))
+        router.add(middleware: ReadOnlyMethodsMiddleware())
+        if let statusStorePath {
+            do {
+                StatusRoutes.add(to: router, store: try StateStore(path: statusStorePath, readOnly: true))
+            } catch {
+                throw CommandFailure(.failure, "cannot open the state database \(statusStorePath) for the status page: \(error)")
+            }
+        }
         router.get("/metrics") { _, _ -> Response in
             let outbox = (try? await store.pendingCounts()) ?? [:]
             var states: [String: Int] = [:]

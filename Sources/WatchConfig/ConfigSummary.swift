@@ -38,7 +38,10 @@ public enum ConfigSummary {
         lines.append("Storage: \(settings.storage.path)")
         lines.append("Retention: deliveries \(durations.format(settings.retention.deliveries)), events "
                      + (settings.retention.events.map { durations.format($0) } ?? "kept forever"))
-        lines.append("HTTP endpoint: " + (settings.http.map { "/metrics and /health on \($0.listen)" } ?? "off"))
+        lines.append("HTTP endpoint: " + (settings.http.map { http in
+            "status page, /metrics and /healthz on \(http.listen), "
+                + (http.token == nil ? "no token" : "bearer token required")
+        } ?? "off"))
 
         lines.append("Events go to:")
         switch settings.journald.enabled {

@@ -126,9 +126,13 @@ public struct RetentionSettings: Sendable, Equatable {
 public struct HTTPSettings: Sendable, Equatable {
     /// `HOST:PORT`, e.g. `127.0.0.1:9464`.
     public var listen: String
+    /// The bearer token every path but `/healthz` then needs (docs/status-page.md): `token_file`,
+    /// else the systemd credential `http-token` when it exists; `nil`: no token.
+    public var token: SecretSource?
 
-    public init(listen: String) {
+    public init(listen: String, token: SecretSource? = nil) {
         self.listen = listen
+        self.token = token
     }
 }
 

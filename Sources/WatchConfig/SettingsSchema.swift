@@ -21,7 +21,7 @@ final class SettingsSchema {
     static let storageKeys = ["path"]
     static let journaldKeys = ["enabled"]
     static let retentionKeys = ["deliveries", "events"]
-    static let httpKeys = ["listen"]
+    static let httpKeys = ["listen", "token_file"]
     static let orderKeys = ["id", "label"]
     static let discoverKeys = ["outpost", "interval"]
     static let webhookKeys = ["name", "url", "secret", "secret_file", "format", "events", "orders", "timeout",
@@ -143,13 +143,34 @@ final class SettingsSchema {
 
     private func readHTTP(_ table: SchemaTable) -> HTTPSettings {
         reader.rejectUnknownKeys(table, allowed: Self.httpKeys)
-        guard let listen = reader.string(table, "listen") else { return HTTPSettings(listen: Self.defaultListen) }
-        guard ConfigValidation.listenAddress(listen.value) != nil else {
-            diagnostics.error("http.listen: \(SchemaReader.quoted(listen.value)) is not HOST:PORT such as \"127.0.0.1:9464\" or \"[::1]:9464\"",
-                              at: listen.position)
-            return HTTPSettings(listen: Self.defaultListen)
+        var http = HTTPSettings(listen: Self.defaultListen)
+        let listen = reader.string(table, "listen")
+        if let listen {
+            if ConfigValidation.listenAddress(listen.value) != nil {
+                http.listen = listen.value
+            } else {
+                diagnostics.error("http.listen: \(SchemaReader.quoted(listen.value)) is not HOST:PORT such as \"127.0.0.1:9464\" or \"[::1]:9464\"",
+                                  at: listen.position)
+            }
         }
-        return HTTPSettings(listen: listen.value)
+        if let file = reader.string(table, "token_file") {
+            if file.value.isEmpty {
+                diagnostics.error("http.token_file: must not be empty", at: file.position)
+            } else {
+                if !FileManager.default.fileExists(atPath: file.value) {
+                    diagnostics.warning("http.token_file: \(file.value) does not exist (yet)", at: file.position)
+                }
+                http.token = .file(file.value)
+            }
+        } else if SystemdCredentials.exists(name: "http-token", environment: environment) {
+            http.token = .systemdCredential("http-token")
+        }
+        if http.token == nil, let listen, let address = ListenAddress(http.listen),
+           !ConfigValidation.isLoopbackHost(address.host) {
+            diagnostics.warning("http.listen: \(address) is reachable from other machines and no token protects the status page; set http.token_file (or the systemd credential http-token)",
+                                at: listen.position)
+        }
+        return http
     }
 
     private func readOrders(_ tables: [SchemaTable]) -> [OrderSettings] {

@@ -4,7 +4,7 @@ import WatchModel
 // The outbox: deliveries of events to sinks, their attempts and their states.
 
 extension StateStore {
-    private static let deliveryColumns = """
+    static let deliveryColumns = """
         d.id AS id, d.event_id AS event_id, d.sink AS sink, d.state AS state, d.attempts AS attempts,
         d.created_at AS created_at, d.pending_since AS pending_since, d.next_attempt_at AS next_attempt_at,
         d.last_attempt_at AS last_attempt_at, d.last_status AS last_status, d.last_error AS last_error,

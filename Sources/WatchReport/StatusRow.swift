@@ -1,0 +1,82 @@
+import Foundation
+import WatchModel
+import WatchStore
+
+/// One watched order as `status --json`, `GET /api/orders` and the rows of the status page show
+/// it (docs/cli.md, docs/status-page.md): the one implementation of "a status row".
+public struct StatusRow: Encodable, Sendable, Equatable {
+    public var orderId: String
+    public var label: String?
+    public var outpostId: String?
+    public var status: String?
+    public var lineItemsByStatus: [String: Int]
+    public var lastPollAt: Date?
+    public var lastSuccessAt: Date?
+    public var lastChangeAt: Date?
+    public var consecutiveFailures: Int
+    public var failing: Bool
+    public var notFound: Bool
+    /// In a reported stall now: an `order.stalled` or `line_item.stalled` whose stay goes on.
+    public var stalled = false
+    public var lastError: String?
+    public var lastSequence: Int64
+    public var source: String
+    public var active: Bool
+
+    enum CodingKeys: String, CodingKey {
+        case orderId = "order_id", label, outpostId = "outpost_id", status
+        case lineItemsByStatus = "line_items_by_status", lastPollAt = "last_poll_at"
+        case lastSuccessAt = "last_success_at", lastChangeAt = "last_change_at"
+        case consecutiveFailures = "consecutive_failures", failing, notFound = "not_found", stalled
+        case lastError = "last_error", lastSequence = "last_sequence", source, active
+    }
+
+    // Explicit nulls: every row has every key.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(orderId, forKey: .orderId)
+        try c.encode(label, forKey: .label)
+        try c.encode(outpostId, forKey: .outpostId)
+        try c.encode(status, forKey: .status)
+        try c.encode(lineItemsByStatus, forKey: .lineItemsByStatus)
+        try c.encode(lastPollAt, forKey: .lastPollAt)
+        try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
+        try c.encode(lastChangeAt, forKey: .lastChangeAt)
+        try c.encode(consecutiveFailures, forKey: .consecutiveFailures)
+        try c.encode(failing, forKey: .failing)
+        try c.encode(notFound, forKey: .notFound)
+        try c.encode(stalled, forKey: .stalled)
+        try c.encode(lastError, forKey: .lastError)
+        try c.encode(lastSequence, forKey: .lastSequence)
+        try c.encode(source, forKey: .source)
+        try c.encode(active, forKey: .active)
+    }
+
+    public init(_ w: WatchedOrder) {
+        orderId = w.orderId
+        label = w.label
+        outpostId = w.snapshot?.outpostId
+        status = w.notFound ? "NOT_FOUND" : w.snapshot?.status
+        lineItemsByStatus = w.lineItemStatusCounts
+        lastPollAt = w.lastPollAt
+        lastSuccessAt = w.lastSuccessAt
+        lastChangeAt = w.lastChangeAt
+        consecutiveFailures = w.consecutiveFailures
+        failing = w.failing
+        notFound = w.notFound
+        lastError = w.lastError
+        lastSequence = w.lastSequence
+        source = w.source.rawValue
+        active = w.active
+    }
+
+    /// The rows of every active order, in the store's order: what `status --json` prints.
+    public static func active(in store: StateStore) async throws -> [StatusRow] {
+        let stalled = try await store.stalledOrders()
+        return try await store.watchedOrders().filter(\.active).map { order in
+            var row = StatusRow(order)
+            row.stalled = stalled.contains(order.orderId)
+            return row
+        }
+    }
+}
