@@ -18,7 +18,7 @@ struct Outpostwatch: AsyncParsableCommand {
             """,
         version: OutpostwatchVersion.string,
         subcommands: [Run.self, Once.self, CheckConfig.self, Status.self, History.self, Deliveries.self,
-                      Redeliver.self, TestSink.self, Simulate.self, Demo.self])
+                      Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self])
 
     /// Runs a command body, turning ``CommandFailure`` into its message and exit status.
     static func perform(_ body: () async throws -> Void) async throws {
