@@ -92,7 +92,8 @@ public final class Daemon: Sendable {
             let heartbeat = min(notifier.watchdogInterval ?? .seconds(5), .seconds(5))
             let server = try MetricsServer.make(listen: http.listen, metrics: metrics, store: runtime.store,
                                                 poller: poller, healthWindow: heartbeat * 3, logger: logger,
-                                                token: httpToken, statusStorePath: settings.storage.path)
+                                                token: httpToken, statusStorePath: settings.storage.path,
+                                                tracking: settings.tracking)
             config.services.append(.init(service: server))
         }
         let group = ServiceGroup(configuration: config)

@@ -125,7 +125,7 @@ package struct InstrumentedSource: OrderSource {
 enum MetricsServer {
     static func make(listen: String, metrics: DaemonMetrics, store: StateStore, poller: Poller,
                      healthWindow: Duration, logger: Logger, token: String? = nil,
-                     statusStorePath: String? = nil) throws -> some Service {
+                     statusStorePath: String? = nil, tracking: TrackingTemplates = .builtIn) throws -> some Service {
         guard let address = ListenAddress(listen) else {
             throw CommandFailure(.config, "[http] listen: expected HOST:PORT, got \(listen)")
         }
@@ -135,7 +135,8 @@ enum MetricsServer {
         router.add(middleware: ReadOnlyMethodsMiddleware())
         if let statusStorePath {
             do {
-                StatusRoutes.add(to: router, store: try StateStore(path: statusStorePath, readOnly: true))
+                StatusRoutes.add(to: router, store: try StateStore(path: statusStorePath, readOnly: true),
+                                 tracking: tracking)
             } catch {
                 throw CommandFailure(.failure, "cannot open the state database \(statusStorePath) for the status page: \(error)")
             }
@@ -144,7 +145,9 @@ enum MetricsServer {
             let outbox = (try? await store.pendingCounts()) ?? [:]
             var states: [String: Int] = [:]
             for (state, count) in (try? await store.deliveryStateCounts()) ?? [:] { states[state.rawValue] = count }
+            // The order state, build_info and process_* families (docs/metrics.md) follow the counters.
             let text = metrics.render(outbox: outbox, deliveries: states)
+                + ((try? await StateMetricsCollector.render(store: store)) ?? "")
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: .init(string: text)))
         }

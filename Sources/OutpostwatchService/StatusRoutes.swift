@@ -10,8 +10,8 @@ import WatchStore
 /// Reads go through a read-only connection of their own, so a page being rendered never waits
 /// for, nor holds up, the poller's store; every request reads the store as it is at that moment.
 enum StatusRoutes {
-    static func add(to router: Router<BasicRequestContext>, store: StateStore) {
-        let renderer = StatusPageRenderer()
+    static func add(to router: Router<BasicRequestContext>, store: StateStore, tracking: TrackingTemplates) {
+        let renderer = StatusPageRenderer(tracking: tracking)
         router.get("/") { _, _ -> Response in
             html(renderer.index(rows: try await StatusRow.active(in: store), now: Date()))
         }

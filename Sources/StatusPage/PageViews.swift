@@ -11,7 +11,7 @@ enum PageViews {
     }
 
     /// `/orders/ORDER_ID`, the id percent-encoded.
-    static func href(_ orderId: String) -> String { "/orders/" + TrackingLink.encode(orderId) }
+    static func href(_ orderId: String) -> String { "/orders/" + TrackingTemplates.percentEncoded(orderId) }
 
     static func row(_ r: StatusRow, now: Date) -> [String: Any] {
         let status = r.status ?? "UNKNOWN"
@@ -36,14 +36,14 @@ enum PageViews {
         return view
     }
 
-    static func order(_ d: OrderDetail) -> [String: Any] {
+    static func order(_ d: OrderDetail, tracking: TrackingTemplates) -> [String: Any] {
         let now = d.now
         var view = row(d.row, now: now)
         view["title"] = "outpostwatch: \(d.row.label ?? d.row.orderId)"
         view["heading"] = d.row.label ?? d.row.orderId
         view["nowISO"] = ISO8601.format(now)
         if !d.timeline.phases.isEmpty { view["svg"] = svg(TimelineGeometry.layout(d.timeline, now: now), now: now) }
-        let items = (d.snapshot?.lineItems ?? []).map(lineItem)
+        let items = (d.snapshot?.lineItems ?? []).map { lineItem($0, tracking: tracking) }
         view["hasLineItems"] = !items.isEmpty
         view["lineItems"] = items
         let events = d.events.reversed().map { event(in: d, $0) }
@@ -52,7 +52,7 @@ enum PageViews {
         return view
     }
 
-    static func lineItem(_ item: LineItemSnapshot) -> [String: Any] {
+    static func lineItem(_ item: LineItemSnapshot, tracking: TrackingTemplates) -> [String: Any] {
         let status = item.status ?? "UNKNOWN"
         var view: [String: Any] = [
             "id": item.lineItemId, "status": status, "colorIndex": StatusPalette.index(for: status),
@@ -64,7 +64,7 @@ enum PageViews {
         if let quantity = item.quantity { view["quantity"] = quantity }
         if let carrier = item.shipment?.carrier { view["carrier"] = carrier }
         if let number = item.shipment?.trackingNumber { view["trackingNumber"] = number }
-        if let url = TrackingLink.url(carrier: item.shipment?.carrier, number: item.shipment?.trackingNumber) {
+        if let url = tracking.url(for: item.shipment) {
             view["trackingUrl"] = url
         }
         return view

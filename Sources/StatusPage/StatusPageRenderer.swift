@@ -7,8 +7,11 @@ import WatchReport
 /// with swift-mustache, whose default escaping makes every value text.
 public struct StatusPageRenderer: Sendable {
     private let library: MustacheLibrary
+    /// Where tracking numbers link to (`[tracking]`, docs/configuration.md).
+    private let tracking: TrackingTemplates
 
-    public init() {
+    public init(tracking: TrackingTemplates = .builtIn) {
+        self.tracking = tracking
         var library = MustacheLibrary()
         do {
             try library.register(Templates.head, named: "head")
@@ -43,7 +46,7 @@ public struct StatusPageRenderer: Sendable {
 
     /// `GET /orders/ORDER_ID`: the timeline picture, line items, events and their deliveries.
     public func order(_ detail: OrderDetail) -> String {
-        var context = PageViews.order(detail)
+        var context = PageViews.order(detail, tracking: tracking)
         context["palette"] = Self.palette
         return library.render(context, withTemplate: "order") ?? ""
     }

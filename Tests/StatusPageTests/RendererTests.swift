@@ -58,7 +58,7 @@ import WatchStore
         #expect(html.components(separatedBy: "<g class=\"segment\"").count - 1 == 3)   // order: 2 stays, line item: 1
         #expect(html.contains(">now</text>"))
         // The tracking link's number is URL-encoded, then HTML-escaped in the attribute.
-        #expect(html.contains("href=\"https://www.ups.com/track?tracknum=%3Cscript%3E"))
+        #expect(html.contains("href=\"https://www.ups.com/track?loc=en_US&amp;tracknum=%3Cscript%3E"))
     }
 
     @Test func templatesNeverUseUnescapedTags() throws {

@@ -101,11 +101,4 @@ import WatchReport
         #expect(RelativeTime.compact(3 * 86400 + 4 * 3600) == "3d 4h")
         #expect(RelativeTime.compact(42 * 60) == "42m")
     }
-
-    @Test func trackingLinksEncodeTheNumber() {
-        #expect(TrackingLink.url(carrier: "UPS", number: "1Z999") == "https://www.ups.com/track?tracknum=1Z999")
-        #expect(TrackingLink.url(carrier: "dhl", number: "a b&<") == "https://www.dhl.com/en/express/tracking.html?AWB=a%20b%26%3C")
-        #expect(TrackingLink.url(carrier: "DBS", number: "1") == nil)
-        #expect(TrackingLink.url(carrier: "UPS", number: nil) == nil)
-    }
 }

@@ -270,7 +270,7 @@ def test_html_escapes_labels_statuses_and_tracking_numbers(open_daemon):
     assert HOSTILE_TRACKING in order.all_text()
     tracking = order.find("a", **{"class": "tracking"})
     assert [a["href"] for a in tracking] == [
-        "https://www.ups.com/track?tracknum=" + urllib.parse.quote(HOSTILE_TRACKING, safe="-._~")]
+        "https://www.ups.com/track?loc=en_US&tracknum=" + urllib.parse.quote(HOSTILE_TRACKING, safe="-._~")]
 
 
 def test_index_puts_attention_first_with_markers(open_daemon):

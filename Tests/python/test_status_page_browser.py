@@ -132,7 +132,7 @@ def test_browser_draws_the_timeline_and_links_tracking(chromium, daemon, tmp_pat
     assert seen <= set(drawn), drawn
     assert len(drawn) == len(history["timeline"]["phases"]) + sum(len(li["phases"]) for li in history["timeline"]["line_items"])
     assert [a["href"] for a in page.find("a", **{"class": "tracking"})] == [
-        "https://www.ups.com/track?tracknum=" + urllib.parse.quote(HOSTILE_TRACKING, safe="-._~")]
+        "https://www.ups.com/track?loc=en_US&tracknum=" + urllib.parse.quote(HOSTILE_TRACKING, safe="-._~")]
     text = page.all_text()
     assert HOSTILE_TRACKING in text and ITEM in text and "0a:1b:2c:3d:4e:5f" in text
     assert "delivered" in text   # the webhook's delivery state, per event
