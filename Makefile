@@ -13,18 +13,22 @@ DESTDIR    ?=
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON     ?= python3
 
-.PHONY: all deps build build-tests test demo bench reliability install test-systemd clean journald
+.PHONY: all deps build build-tests test demo bench reliability static deb test-deb install test-systemd clean journald
 
 all: build
 
 ## deps: system and Python packages the build and the tests need (installed only when missing)
 deps:
-	@missing=""; for p in libsqlite3-dev libsystemd-dev pkg-config chromium; do \
+	@missing=""; for p in libsqlite3-dev libsystemd-dev pkg-config lintian tinyproxy chromium; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
-	fi
+	fi; \
+	case "$$missing" in *tinyproxy*) \
+	  echo "stopping and disabling the tinyproxy daemon the package started (tests start their own)"; \
+	  $(SUDO) sh -c 'service tinyproxy stop; systemctl disable tinyproxy; update-rc.d tinyproxy disable' \
+	    >/dev/null 2>&1 || true;; esac
 	@$(PYTHON) -c 'import boto3, botocore, pytest, standardwebhooks' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q boto3 botocore pytest standardwebhooks
 
@@ -63,15 +67,39 @@ reliability: build-tests journald
 	OUTPOSTWATCH_BIN=$(BIN) RELIABILITY_FULL=1 RELIABILITY_JSON=bench/reliability.json \
 	  $(PYTHON) -m pytest -q $(RELIABILITY_TESTS)
 
-## install: binary (static Swift runtime), unit, catalog, example config; DESTDIR honoured.
-## INSTALL_BIN=PATH installs an already built binary instead of building the static one.
+## static: the release binary linked once more, against the static Swift runtime: the same
+## object code make test tested, no second compilation (scripts/static-relink.py says why)
+STATIC_BIN := $(BUILD_DIR)/static/outpostwatch
+static: build
+	$(PYTHON) scripts/static-relink.py $(BUILD_DIR) $(STATIC_BIN)
+
+## manual-tool: swift-argument-parser's generate-manual (what its generate-manual plugin runs),
+## built from the checkout SwiftPM already has, in a scratch path of its own
+MANUAL_TOOL := .build-tools/argument-parser/release/generate-manual
+$(MANUAL_TOOL): build
+	$(SWIFT) build -c release --product generate-manual --scratch-path .build-tools/argument-parser \
+	  --package-path $(BUILD_DIR)/../../checkouts/swift-argument-parser
+
+## deb: outpostwatch_VERSION_ARCH.deb (docs/service.md): binary, unit, catalog, conffile,
+## man page, completions
+VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/WatchModel/Version.swift)
+DEB     := outpostwatch_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
+deb: static $(MANUAL_TOOL)
+	scripts/build-deb.sh $(STATIC_BIN) $(MANUAL_TOOL) .
+
+## test-deb: the package from outside: lintian (no error), contents, the extracted binary
+test-deb: deb
+	OUTPOSTWATCH_DEB=$(DEB) $(PYTHON) -m pytest -q Tests/package
+
+## install: binary (static Swift runtime), unit (ExecStart under PREFIX), catalog, example
+## config; DESTDIR honoured. INSTALL_BIN=PATH installs that binary instead of make static's.
 INSTALL_BIN ?=
-install:
-ifeq ($(INSTALL_BIN),)
-	$(SWIFT) build $(SWIFTFLAGS) --product outpostwatch --static-swift-stdlib --scratch-path .build-static
-endif
-	install -D -m 0755 $(or $(INSTALL_BIN),.build-static/release/outpostwatch) $(DESTDIR)$(PREFIX)/bin/outpostwatch
-	install -D -m 0644 systemd/outpostwatch.service $(DESTDIR)/usr/lib/systemd/system/outpostwatch.service
+install: $(if $(INSTALL_BIN),,static)
+	install -D -m 0755 $(or $(INSTALL_BIN),$(STATIC_BIN)) $(DESTDIR)$(PREFIX)/bin/outpostwatch
+	install -d $(DESTDIR)/usr/lib/systemd/system
+	sed 's|^ExecStart=/usr/bin/outpostwatch |ExecStart=$(PREFIX)/bin/outpostwatch |' systemd/outpostwatch.service \
+	  > $(DESTDIR)/usr/lib/systemd/system/outpostwatch.service
+	chmod 0644 $(DESTDIR)/usr/lib/systemd/system/outpostwatch.service
 	install -D -m 0644 systemd/outpostwatch.catalog $(DESTDIR)/usr/lib/systemd/catalog/outpostwatch.catalog
 	@if [ -e $(DESTDIR)/etc/outpostwatch/config.toml ]; then \
 	  echo "keeping existing $(DESTDIR)/etc/outpostwatch/config.toml"; \
@@ -79,13 +107,13 @@ endif
 	install -D -m 0644 config/outpostwatch.example.toml $(DESTDIR)/usr/share/doc/outpostwatch/config.example.toml
 	@if [ -z "$(DESTDIR)" ] && command -v journalctl >/dev/null; then journalctl --update-catalog || true; fi
 
-## test-systemd: the installed daemon under a real systemd in a container
-test-systemd: build
-	scripts/systemd-test.sh --binary $(BIN)
+## test-systemd: the .deb of make deb, installed with apt in a container booted with systemd
+test-systemd: deb
+	scripts/systemd-test.sh --deb $(DEB)
 
 ## test-systemd-standin: the harness itself, with a small C stand-in for the daemon
 test-systemd-standin:
 	scripts/systemd-test.sh --standin
 
 clean:
-	rm -rf .build .build-static
+	rm -rf .build .build-static .build-tools outpostwatch_*.deb

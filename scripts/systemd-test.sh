@@ -4,10 +4,9 @@
 # restart policy, reload, stop, credentials, journal and catalog, exposure score.
 #
 # Usage (as root):
-#   scripts/systemd-test.sh                  the real daemon: `make install DESTDIR=<root>`
-#                                            (which builds the static binary itself)
-#   scripts/systemd-test.sh --binary PATH    the real daemon, an already built release binary:
-#                                            `make install DESTDIR=<root> INSTALL_BIN=PATH`
+#   scripts/systemd-test.sh --deb PATH       the real daemon as users get it: the package of
+#                                            `make deb`, installed inside the booted container
+#                                            with `apt-get install ./outpostwatch_…deb`
 #   scripts/systemd-test.sh --standin        a small C stand-in (scripts/systemd-test/standin.c)
 #                                            that only speaks the systemd protocol; checks that
 #                                            need the real daemon are skipped
@@ -21,7 +20,8 @@
 # any check failed (a SKIP is a FAIL when CI=true). The container, its cgroups and every mount
 # are gone when the script ends, however it ends. The pristine rootfs is cached in
 # .build-systemd/rootfs (debootstrap, about a minute); each run boots an overlay of it, so
-# nothing a run installs or writes survives into the next.
+# nothing a run installs or writes survives into the next. The rootfs comes from the first
+# mirror of the machine's own apt sources; with none configured the script stops and says so.
 set -euo pipefail
 
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,15 +39,15 @@ STOP_DEADLINE_S=5             # SPEC section 7: exits within 5 s of SIGTERM
 # The test's webhook secret: base64 of "systemd-test-webhook-secret" (a Standard Webhooks key).
 WEBHOOK_SECRET=whsec_c3lzdGVtZC10ZXN0LXdlYmhvb2stc2VjcmV0
 
-MODE=real
-BINARY=
+MODE=
+DEB=
 UNIT_FILE=$REPO/systemd/outpostwatch.service
 REBUILD_ROOTFS=no
 while [ $# -gt 0 ]; do
     case $1 in
         --standin) MODE=standin ;;
-        --binary) MODE=real; BINARY=$(realpath "$2"); shift ;;
-        --binary=*) MODE=real; BINARY=$(realpath "${1#--binary=}") ;;
+        --deb) MODE=real; DEB=$(realpath "$2"); shift ;;
+        --deb=*) MODE=real; DEB=$(realpath "${1#--deb=}") ;;
         --unit) UNIT_FILE=$(realpath "$2"); shift ;;
         --rebuild-rootfs) REBUILD_ROOTFS=yes ;;
         --keep-going) ;;
@@ -56,6 +56,11 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
+
+[ -n "$MODE" ] || { echo "systemd-test: give --deb PATH or --standin" >&2; exit 64; }
+[ "$MODE" = standin ] || [ -f "$DEB" ] || { echo "systemd-test: no package at $DEB (make deb)" >&2; exit 64; }
+# Where the package (and the unit's ExecStart) puts the binary.
+BIN=/usr/bin/outpostwatch
 
 START_NS=$(date +%s%N)
 NAME=owtest-$$
@@ -160,11 +165,17 @@ ensure_host_tools() {
         || { apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2; }
 }
 
+# The first Debian mirror of this machine's apt sources (deb822 .sources files, then one-line
+# .list files). No fallback host: a test that quietly fetched from elsewhere would not be
+# testing what this machine can install.
 apt_mirror() {
     local mirror
-    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/debian.sources 2>/dev/null || true)
-    [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { print $2; exit }' /etc/apt/sources.list 2>/dev/null || true)
-    echo "${mirror:-http://deb.debian.org/debian}"
+    mirror=$(awk '/^URIs:/ { print $2; exit }' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+    [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i !~ /^\[/) { print $i; exit } }' \
+        /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+    [ -n "$mirror" ] || die "no apt source configured on this machine (/etc/apt/sources.list, \
+/etc/apt/sources.list.d/): the container's Debian comes from the same mirror as the host's packages"
+    echo "$mirror"
 }
 
 ensure_rootfs() {
@@ -174,7 +185,7 @@ ensure_rootfs() {
     fi
     [ -x "$ROOTFS/lib/systemd/systemd" ] && return 0
     local mirror started
-    mirror=$(apt_mirror)
+    mirror=$(apt_mirror) || exit 1
     started=$(date +%s%N)
     log "creating the rootfs with debootstrap ($SUITE, $mirror); about a minute"
     rm -rf "$ROOTFS.tmp"
@@ -208,21 +219,16 @@ install_project() {
         # shellcheck disable=SC2046  # pkg-config prints several flags
         gcc -O2 -Wall -Wextra -o "$bin" "$HELPERS/standin.c" $(pkg-config --cflags --libs libsystemd) \
             || die "cannot compile the stand-in"
-        install -D -m 0755 "$bin" "$dest/usr/local/bin/outpostwatch"
+        install -D -m 0755 "$bin" "$dest$BIN"
         install -D -m 0644 "$UNIT_FILE" "$dest/usr/lib/systemd/system/$UNIT"
         install -D -m 0644 "$HELPERS/standin.catalog" "$dest/usr/lib/systemd/catalog/outpostwatch.catalog"
     else
-        local args=(DESTDIR="$dest")
-        [ -n "$BINARY" ] && args+=(INSTALL_BIN="$BINARY")
-        if [ -n "$BINARY" ] && ! grep -q 'INSTALL_BIN' "$REPO/Makefile"; then
-            die "the Makefile's install target does not take INSTALL_BIN yet; run without --binary"
-        fi
-        make -C "$REPO" --no-print-directory install "${args[@]}" >&2 || die "make install failed"
-        [ -z "$BINARY" ] || cmp -s "$BINARY" "$dest/usr/local/bin/outpostwatch" \
-            || die "make install did not install $BINARY"
+        # The package itself is installed once the container runs (install_package), so its
+        # maintainer scripts meet a real systemd.
+        install -D -m 0644 "$DEB" "$dest/usr/local/share/systemd-test/outpostwatch.deb"
     fi
     # The test's own configuration (0644: the transient uid must read it) and timers drop-in.
-    install -D -m 0644 "$HELPERS/config.toml" "$dest/etc/outpostwatch/config.toml"
+    [ "$MODE" = real ] || install -D -m 0644 "$HELPERS/config.toml" "$dest/etc/outpostwatch/config.toml"
     install -D -m 0644 "$HELPERS/broken.toml" "$dest/usr/local/share/systemd-test/broken.toml"
     install -D -m 0644 "$HELPERS/config.toml" "$dest/usr/local/share/systemd-test/config.toml"
     install -D -m 0644 "$HELPERS/50-systemd-test.conf" "$dest/etc/systemd/system/$UNIT.d/50-systemd-test.conf"
@@ -250,13 +256,6 @@ boot_container() {
     mkdir -p "$RUN/upper" "$RUN/work" "$RUN/root"
     local started
     started=$(date +%s%N)
-    # A binary from the test build links the Swift runtime dynamically: bind it in read-only.
-    local swift_core=''
-    [ -z "$BINARY" ] || swift_core=$(ldd "$BINARY" 2>/dev/null | awk '/libswiftCore.so => \//{print $3}')
-    if [ -n "$swift_core" ]; then
-        export SWIFT_RUNTIME_DIR
-        SWIFT_RUNTIME_DIR=$(dirname "$swift_core")
-    fi
     "$HELPERS/boot.sh" outer "$NAME" "$ROOTFS" "$RUN" > "$RUN/console.log" 2>&1 < /dev/null &
     BOOT_PID=$!
 
@@ -395,11 +394,31 @@ check_unit_verify() {
     [ -z "$out" ] || fail "verify warned: $(tr '\n' '|' <<<"$out")"
 }
 
-# The installed binary finds every shared library in a plain Debian system (the real one must
-# be built with --static-swift-stdlib: the rootfs has no Swift runtime).
+# The package installs with apt, as an operator would (`apt-get install ./outpostwatch_….deb`,
+# dependencies from the container's own Debian), and its maintainer scripts leave the service
+# alone: neither enabled nor started. Then the test's config replaces the shipped conffile.
+check_install_package() {
+    needs_real || return
+    local out
+    out=$(cin env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+          /usr/local/share/systemd-test/outpostwatch.deb 2>&1) \
+        || fail "apt-get install failed: $(tail -3 <<<"$out" | tr '\n' '|')" || return
+    cin dpkg-query -W -f '${Status}' outpostwatch | grep -q 'install ok installed' \
+        || fail "dpkg does not list outpostwatch as installed" || return
+    [ "$(cin systemctl is-enabled "$UNIT" 2>/dev/null)" = disabled ] \
+        || fail "installing enabled the service ($(cin systemctl is-enabled "$UNIT" 2>&1))" || return
+    [ "$(prop ActiveState)" = inactive ] || fail "installing started the service ($(prop ActiveState))" || return
+    [ "$(prop ExecStart | sed -n 's/.*path=\([^ ;]*\).*/\1/p')" = "$BIN" ] \
+        || fail "ExecStart is not $BIN: $(prop ExecStart)" || return
+    cin test -s /usr/share/man/man1/outpostwatch.1.gz || fail "no man page" || return
+    cin cp /usr/local/share/systemd-test/config.toml /etc/outpostwatch/config.toml
+}
+
+# The installed binary finds every shared library in a plain Debian system (the package's is
+# linked against the static Swift runtime: the rootfs has none).
 check_install_libraries() {
     local out
-    out=$(cin ldd /usr/local/bin/outpostwatch 2>&1) || fail "ldd failed: $out" || return
+    out=$(cin ldd "$BIN" 2>&1) || fail "ldd failed: $out" || return
     ! grep -q 'not found' <<<"$out" || fail "missing: $(grep 'not found' <<<"$out" | awk '{print $1}' | xargs)"
 }
 
@@ -729,7 +748,7 @@ check_webhook_signatures() {
     have_standardwebhooks || return
     local out report dir=$RUN/requests
     unit_is active/running || start_unit || return
-    out=$(as_service /usr/local/bin/outpostwatch test-sink --config /etc/outpostwatch/config.toml ops 2>&1) \
+    out=$(as_service "$BIN" test-sink --config /etc/outpostwatch/config.toml ops 2>&1) \
         || fail "test-sink ops failed: $(tail -3 <<<"$out" | tr '\n' '|')" || return
     receiver_collect "$dir" || fail "cannot collect the captured requests" || return
     report=$(python3 "$HELPERS/verify_webhooks.py" verify "$dir" "$WEBHOOK_SECRET") \
@@ -768,7 +787,7 @@ reload_adds_order() {
 # still there after it, read with `outpostwatch history --json` as the service's uid.
 hook_state_db_survives_restart() {
     local n
-    n=$(as_service /usr/local/bin/outpostwatch history --config /etc/outpostwatch/config.toml --json 2>/dev/null \
+    n=$(as_service "$BIN" history --config /etc/outpostwatch/config.toml --json 2>/dev/null \
         | grep -o '"sequence"' | wc -l) || true
     [ "${n:-0}" -gt 0 ] || fail "history --json is empty after the restart"
 }
@@ -799,7 +818,7 @@ start_simulator() {
     fi
     # Not --collect: a failed simulator stays loaded for its journal; reset-failed above.
     cin systemd-run --quiet --unit=outpostwatch-simulator -p DynamicUser=yes \
-        /usr/local/bin/outpostwatch simulate --listen 127.0.0.1:8714 "${scenario_args[@]}" \
+        "$BIN" simulate --listen 127.0.0.1:8714 "${scenario_args[@]}" \
         || fail "cannot start the simulator" || return
     wait_until 10 cin bash -c 'exec 3<>/dev/tcp/127.0.0.1/8714' \
         || fail "the simulator does not listen on 127.0.0.1:8714: \
@@ -817,6 +836,7 @@ install_project
 boot_container
 
 run_check security.offline
+run_check install.package
 run_check install.libraries
 run_check unit.verify
 run_check unit.enable
@@ -841,7 +861,7 @@ run_check config-error.no-restart
 
 ROOTFS_SIZE=$(du -sh "$ROOTFS/" 2>/dev/null | cut -f1)
 echo "---"
-echo "mode:            $MODE${BINARY:+ ($BINARY)}"
+echo "mode:            $MODE${DEB:+ ($(basename "$DEB"))}"
 echo "checks:          $PASSES passed, $FAILS failed, $SKIPS skipped${FAILED_NAMES[*]:+ (failed: ${FAILED_NAMES[*]})}"
 echo "exposure:        offline ${OFFLINE_SCORE:-?}, online ${ONLINE_SCORE:-?} (limit $MAX_EXPOSURE)"
 echo "rootfs:          $ROOTFS_SIZE${ROOTFS_CREATED_S:+, created in ${ROOTFS_CREATED_S} s}"
