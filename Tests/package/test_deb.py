@@ -8,20 +8,15 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import sys
+
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-IN_CI = os.environ.get("CI") == "true"
+sys.path.insert(0, str(ROOT / "Tests/python"))
+from conftest import need  # noqa: E402  (skips, or fails under CI=true, when a component is missing)
+
 UNIT = "usr/lib/systemd/system/outpostwatch.service"
-
-
-def need(condition, what):
-    """Skips a test whose component is missing, but fails it under CI=true."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{what} is missing (CI=true: a missing component is a failure)")
-    pytest.skip(f"{what} is missing")
 
 
 def run(*cmd, **kwargs):
