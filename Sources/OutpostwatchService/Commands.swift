@@ -69,7 +69,8 @@ public enum Commands {
             rows.map { r in
                 let items = r.lineItemsByStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
                     .joined(separator: ", ")
-                return [r.orderId, r.label ?? "-", r.status ?? "-", items.isEmpty ? "-" : items,
+                return [r.orderId, r.label ?? "-", (r.status ?? "-") + (r.stalled ? " (stalled)" : ""),
+                        items.isEmpty ? "-" : items,
                         Output.time(r.lastPollAt), Output.time(r.lastChangeAt),
                         r.consecutiveFailures == 0 ? "0" : "\(r.consecutiveFailures)\(r.failing ? " (failing)" : "")"]
             }))
@@ -199,7 +200,7 @@ public enum Commands {
     public static func testSink(configPath: String, name: String, logger: Logger) async throws {
         let settings = try loadSettings(path: configPath)
         // Only the sinks: a test send needs neither the store nor AWS.
-        let httpClient = WebhookSink.makeHTTPClient()
+        let httpClient = try Runtime.makeHTTPRoutes(environment: ProcessInfo.processInfo.environment)
         let outcome: SinkOutcome
         do {
             let sinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable, httpClient: httpClient)

@@ -60,3 +60,23 @@ extension StateStore {
         return stored
     }
 }
+
+extension StateStore {
+    /// The orders in a reported stall now (docs/events.md, Stalls): a stalled event whose stay
+    /// has not ended, i.e. no later status change of the same order (for `order.stalled`) or of
+    /// the same line item, nor its removal (for `line_item.stalled`).
+    public func stalledOrders() throws -> Set<String> {
+        let rows = try db.query("""
+            SELECT DISTINCT s.order_id AS order_id FROM events s
+            WHERE s.type IN ('order.stalled', 'line_item.stalled')
+              AND NOT EXISTS (
+                SELECT 1 FROM events c
+                WHERE c.order_id = s.order_id AND c.sequence > s.sequence
+                  AND ((s.type = 'order.stalled' AND c.type = 'order.status_changed')
+                    OR (s.type = 'line_item.stalled'
+                        AND c.type IN ('line_item.status_changed', 'line_item.removed')
+                        AND json_extract(c.body, '$.line_item.id') = json_extract(s.body, '$.line_item.id'))))
+            """, [])
+        return Set(try rows.map { try $0.get("order_id") as String })
+    }
+}

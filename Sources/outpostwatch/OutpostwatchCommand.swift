@@ -18,7 +18,7 @@ struct Outpostwatch: AsyncParsableCommand {
             """,
         version: OutpostwatchVersion.string,
         subcommands: [Run.self, Once.self, CheckConfig.self, Status.self, History.self, Deliveries.self,
-                      Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self])
+                      Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self, Timeline.self])
 
     /// Runs a command body, turning ``CommandFailure`` into its message and exit status.
     static func perform(_ body: () async throws -> Void) async throws {
@@ -111,6 +111,22 @@ struct History: AsyncParsableCommand {
     func run() async throws {
         try await Outpostwatch.perform {
             try await Commands.history(configPath: options.path, orderId: orderId, since: since, json: json)
+        }
+    }
+}
+
+struct Timeline: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "How long the order and each line item spent in each status.",
+        discussion: "From the stored history: entered, left, duration (the current stay so far). --json prints {\"order_id\", \"phases\", \"line_items\"}.")
+
+    @OptionGroup var options: ConfigOption
+    @Argument(help: "The order (oo-…).") var orderId: String
+    @Flag(name: .long, help: "Print one JSON object.") var json = false
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try await TimelineCommand.run(configPath: options.path, orderId: orderId, json: json)
         }
     }
 }

@@ -188,3 +188,15 @@ struct OutputTests {
         #expect(Output.time(Date(timeIntervalSince1970: 1_795_867_200.5)) == "2026-11-28T12:00:00.500Z")
     }
 }
+
+@Suite struct TimelineTextTests {
+    @Test func durationsReadInTheTwoLargestUnits() {
+        #expect(TimelineCommand.compact(0) == "0s")
+        #expect(TimelineCommand.compact(40) == "40s")
+        #expect(TimelineCommand.compact(5 * 60 + 12) == "5m 12s")
+        #expect(TimelineCommand.compact(3 * 3600 + 20 * 60 + 59) == "3h 20m")
+        #expect(TimelineCommand.compact(12 * 86_400 + 4 * 3600 + 59) == "12d 4h")
+        #expect(TimelineCommand.compact(2 * 86_400 + 30) == "2d 0h")
+        #expect(TimelineCommand.compact(-5) == "0s")
+    }
+}
