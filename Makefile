@@ -13,7 +13,7 @@ DESTDIR    ?=
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON     ?= python3
 
-.PHONY: all deps build build-tests test demo bench reliability static deb test-deb install test-systemd clean journald
+.PHONY: all deps build build-tests test rules demo bench reliability static deb test-deb install test-systemd clean journald
 
 all: build
 
@@ -31,6 +31,7 @@ deps:
 	    >/dev/null 2>&1 || true;; esac
 	@$(PYTHON) -c 'import boto3, botocore, pytest, standardwebhooks' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q boto3 botocore pytest standardwebhooks
+	@scripts/install-validators.sh
 
 ## build: the release binary
 build: deps
@@ -45,9 +46,15 @@ journald:
 	@scripts/ensure-journald.sh
 
 ## test: every test (Swift and Python) against real SQLite, loopback HTTP, journald, botocore
-test: build-tests journald
+test: build-tests journald rules
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --parallel --num-workers 2 --skip Benchmarks
 	OUTPOSTWATCH_BIN=$(BIN) $(PYTHON) -m pytest -q Tests/python
+
+## rules: the Prometheus alert rules (docs/metrics.md) checked and unit-tested by promtool
+RULES := config/prometheus/outpostwatch.rules.yml
+rules: deps
+	promtool check rules $(RULES)
+	cd $(dir $(RULES)) && promtool test rules outpostwatch.rules.test.yml
 
 ## demo: the whole pipeline against the embedded simulator, no AWS account needed
 demo: build

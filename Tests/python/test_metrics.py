@@ -8,7 +8,7 @@ import subprocess
 import time
 import urllib.request
 
-from conftest import ORDER_1, ORDER_2, free_port, need, wait_for, write_config
+from conftest import ORDER_1, ORDER_2, ROOT, free_port, need, wait_for, write_config
 from test_daemon import start_daemon
 
 
@@ -40,8 +40,9 @@ def test_state_metrics_pass_promtool_and_follow_reloads(binary, simulator, tmp_p
     proc, notify = start_daemon(binary, config, tmp_path)
     try:
         wait_for(lambda: notify.has("READY=1"), what="READY=1")
-        body = wait_for(lambda: (t := scrape(port)) and t.count("outpostwatch_order_status{") == 2 and t,
-                        what="both orders in /metrics")
+        # Before its first poll an order shows status UNKNOWN and no outpost: wait until both were polled.
+        body = wait_for(lambda: (t := scrape(port)) and t.count("outpostwatch_order_status{") == 2
+                        and 'status="UNKNOWN"' not in t and t, what="both orders polled in /metrics")
         check = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, text=True, timeout=30)
         assert check.returncode == 0, check.stdout + check.stderr + body
 
@@ -61,6 +62,12 @@ def test_state_metrics_pass_promtool_and_follow_reloads(binary, simulator, tmp_p
             assert s[name] > 0, name
         assert abs(s["process_start_time_seconds"] - time.time()) < 120
         assert s["process_resident_memory_bytes"] > 1_000_000
+
+        # Every metric the shipped alert rules read is one the daemon exports (up is Prometheus's own).
+        rules = (ROOT / "config/prometheus/outpostwatch.rules.yml").read_text()
+        families = set(re.findall(r"^# TYPE (\S+) ", body, re.M))
+        for name in set(re.findall(r"\b(?:outpostwatch|process)_[a-z_]+", rules)):
+            assert name in families, f"the rules read {name}, which /metrics does not export"
 
         # ORDER_2 leaves the config: after the reload its series are gone, ORDER_1's stay.
         write_config(config, simulator.url, tmp_path / "s.db", orders=[ORDER_1], journald=False, extra=http)
