@@ -17,7 +17,7 @@ public struct EndpointError: Error, Sendable, Equatable, CustomStringConvertible
     public var description: String { "\(source) \"\(value)\": \(message)" }
 }
 
-/// Resolved location of the Outposts API.
+/// Resolved location of an AWS API (Outposts, EventBridge, SNS): signing region and base URL.
 public struct OutpostsEndpoint: Sendable, Equatable {
     public var region: String
     /// Base URL, e.g. `https://outposts.us-west-2.amazonaws.com` or `http://127.0.0.1:8714`.
@@ -36,9 +36,18 @@ extension OutpostsEndpoint {
     /// endpoint wins over `useFips`, as in botocore. Empty values count as unset.
     public static func resolve(region: String, configuredEndpoint: String?, useFips: Bool,
                                environment: [String: String]) throws -> OutpostsEndpoint {
+        try resolve(service: "outposts", region: region, configuredEndpoint: configuredEndpoint, useFips: useFips,
+                    environment: environment)
+    }
+
+    /// The same resolution for any AWS service (`events`, `sns`): the config's `endpoint`, else
+    /// `AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`, else `https://SERVICE[-fips].REGION.SUFFIX`.
+    public static func resolve(service: String, region: String, configuredEndpoint: String?, useFips: Bool,
+                               environment: [String: String]) throws -> OutpostsEndpoint {
+        let serviceVariable = "AWS_ENDPOINT_URL_" + service.uppercased().replacingOccurrences(of: "-", with: "_")
         let explicit: [(source: String, value: String?)] = [
             ("config endpoint", configuredEndpoint),
-            ("AWS_ENDPOINT_URL_OUTPOSTS", environment["AWS_ENDPOINT_URL_OUTPOSTS"]),
+            (serviceVariable, environment[serviceVariable]),
             ("AWS_ENDPOINT_URL", environment["AWS_ENDPOINT_URL"]),
         ]
         let signingRegion = try validatedRegion(region)
@@ -47,7 +56,7 @@ extension OutpostsEndpoint {
             return OutpostsEndpoint(region: signingRegion.name, url: try parseEndpointURL(raw, source: candidate.source))
         }
         let fips = useFips || signingRegion.fipsPseudoRegion
-        let host = regionalHost(region: signingRegion.name, fips: fips)
+        let host = regionalHost(service: service, region: signingRegion.name, fips: fips)
         guard let url = URL(string: "https://\(host)") else {
             throw EndpointError(source: "region", value: region, message: "does not form a valid host name")
         }
@@ -70,7 +79,7 @@ extension OutpostsEndpoint {
     }
 
     /// The partition's DNS suffix, from botocore's partitions table.
-    private static func regionalHost(region: String, fips: Bool) -> String {
+    private static func regionalHost(service: String, region: String, fips: Bool) -> String {
         let suffix: String
         if region.hasPrefix("cn-") {
             suffix = "amazonaws.com.cn"
@@ -87,9 +96,9 @@ extension OutpostsEndpoint {
         } else {
             suffix = "amazonaws.com"
         }
-        // GovCloud's regular Outposts endpoints are already FIPS validated: no separate host.
-        let service = fips && !region.hasPrefix("us-gov-") ? "outposts-fips" : "outposts"
-        return "\(service).\(region).\(suffix)"
+        // GovCloud's regular endpoints (Outposts, EventBridge, SNS) are already FIPS validated: no separate host.
+        let name = fips && !region.hasPrefix("us-gov-") ? "\(service)-fips" : service
+        return "\(name).\(region).\(suffix)"
     }
 
     private static func parseEndpointURL(_ raw: String, source: String) throws -> URL {

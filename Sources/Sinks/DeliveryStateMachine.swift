@@ -28,6 +28,9 @@ package struct DeliveryStateMachine: Sendable {
         case fetchDue(limit: Int)
         /// Start these attempts (each reports back through ``attemptFinished(_:outcome:at:cancelled:)``).
         case send([Delivery])
+        /// Start one call per group (a ``Grouping`` sink); every row of a group reports back
+        /// through ``attemptFinished(_:outcome:at:cancelled:)``.
+        case sendBatches([[Delivery]])
         /// Ask the store when the sink's next pending row is due; answer with ``nextDue(_:now:)``.
         case queryNextDue
         /// Arm the timer: wake on a commit, a re-arm or after `timeout` (`nil`: no timeout), then
@@ -71,14 +74,34 @@ package struct DeliveryStateMachine: Sendable {
     /// Rows a `drain` reads per query beyond those it has attempted.
     package static let drainBatch = 100
 
+    /// How a sink that takes several events per call (``BatchEventSink``) groups rows: at most
+    /// `maxEntries` rows and `maxBytes` (by `size`) per call; a row larger than `maxBytes` goes alone.
+    package struct Grouping: Sendable {
+        package var maxEntries: Int
+        package var maxBytes: Int
+        package var size: @Sendable (Delivery) -> Int
+
+        package init(maxEntries: Int, maxBytes: Int, size: @escaping @Sendable (Delivery) -> Int) {
+            self.maxEntries = max(1, maxEntries)
+            self.maxBytes = maxBytes
+            self.size = size
+        }
+    }
+
     package let mode: Mode
+    /// Calls in flight at most (one row per call without a ``Grouping``).
     package let limit: Int
+    private let grouping: Grouping?
     package let maxAge: Duration
     private let policy: RetryPolicy
     /// Rows read per query beyond those in flight.
     private let batch: Int
 
     private var inFlight = Set<Int64>()
+    /// With a grouping: the call each row in flight belongs to, and the rows each call still waits for.
+    private var callOf: [Int64: Int] = [:]
+    private var openCalls: [Int: Int] = [:]
+    private var nextCall = 0
     /// Due rows read and not started yet: one query feeds many attempts.
     private var queue: [Delivery] = []
     /// `drain`: every row started, so none is sent twice.
@@ -99,23 +122,27 @@ package struct DeliveryStateMachine: Sendable {
     /// `drain`/`rows`: the outbox could not be read; finish.
     private var readFailed = false
 
-    package init(mode: Mode, limit: Int, maxAge: Duration, policy: RetryPolicy = .standard) {
+    package init(mode: Mode, limit: Int, maxAge: Duration, policy: RetryPolicy = .standard, grouping: Grouping? = nil) {
         self.mode = mode
         self.limit = max(1, limit)
         self.maxAge = maxAge
         self.policy = policy
-        self.batch = max(self.limit * 4, 16)
+        self.grouping = grouping
+        self.batch = max(self.limit * 4 * (grouping?.maxEntries ?? 1), 16)
         if case .rows(let rows) = mode { queue = rows }
     }
 
-    /// Attempts in flight.
+    /// Attempts (rows) in flight.
     package var inFlightCount: Int { inFlight.count }
+
+    /// Calls in flight: what ``limit`` bounds.
+    package var callsInFlight: Int { grouping == nil ? inFlight.count : openCalls.count }
 
     // MARK: Events
 
     /// The worker's loop comes round: what to do now.
     package mutating func next() -> Action {
-        if inFlight.count >= limit { return .wait }
+        if callsInFlight >= limit { return .wait }
         if !queue.isEmpty { return start() }
         switch mode {
         case .continuous:
@@ -181,6 +208,9 @@ package struct DeliveryStateMachine: Sendable {
     package mutating func attemptFinished(_ delivery: Delivery, outcome: SinkOutcome, at: Date,
                                          cancelled: Bool) -> Record {
         inFlight.remove(delivery.id)
+        if let call = callOf.removeValue(forKey: delivery.id), let left = openCalls[call] {
+            openCalls[call] = left > 1 ? left - 1 : nil
+        }
         if cancelled && !outcome.isDelivered { return .ignore }
         let afterGone = startedBeforeGone.remove(delivery.id) != nil
         var result = policy.result(of: outcome, for: delivery, maxAge: maxAge, now: at)
@@ -238,6 +268,7 @@ package struct DeliveryStateMachine: Sendable {
     /// Hands out queued rows up to the concurrency bound; when the bound is not reached the
     /// worker (continuous) must know when the next row is due.
     private mutating func start() -> Action {
+        if let grouping { return startGroups(grouping) }
         var started: [Delivery] = []
         while inFlight.count < limit, !queue.isEmpty {
             let delivery = queue.removeFirst()
@@ -249,10 +280,37 @@ package struct DeliveryStateMachine: Sendable {
         return afterStart()
     }
 
+    /// Hands out queued rows in groups, one call each, up to the concurrency bound: oldest first,
+    /// each group as many rows as fit the grouping's limits.
+    private mutating func startGroups(_ grouping: Grouping) -> Action {
+        var groups: [[Delivery]] = []
+        while callsInFlight < limit, !queue.isEmpty {
+            var group: [Delivery] = []
+            var bytes = 0
+            while let first = queue.first, group.count < grouping.maxEntries {
+                let size = grouping.size(first)
+                if !group.isEmpty && bytes + size > grouping.maxBytes { break }
+                group.append(queue.removeFirst())
+                bytes += size
+            }
+            let call = nextCall
+            nextCall &+= 1
+            openCalls[call] = group.count
+            for delivery in group {
+                inFlight.insert(delivery.id)
+                callOf[delivery.id] = call
+                if mode == .drain { attempted.insert(delivery.id) }
+            }
+            groups.append(group)
+        }
+        if !groups.isEmpty { return .sendBatches(groups) }
+        return afterStart()
+    }
+
     /// After handing out: continuous arms its timer when a slot is free and none is armed.
     package mutating func afterStart() -> Action {
         guard mode == .continuous else { return .wait }
-        if inFlight.count < limit && !timerArmed { return .queryNextDue }
+        if callsInFlight < limit && !timerArmed { return .queryNextDue }
         return .wait
     }
 }

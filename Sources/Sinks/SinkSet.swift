@@ -1,10 +1,13 @@
 import AsyncHTTPClient
 import Foundation
+import OutpostsAPI
 import WatchConfig
 import WatchModel
 
-/// The sinks one configuration builds, with their routing and limits: journald (when enabled)
-/// and one ``WebhookSink`` per `[[webhook]]` (docs/configuration.md, docs/delivery.md).
+/// The sinks one configuration builds, with their routing and limits: journald (when enabled),
+/// one ``WebhookSink`` per `[[webhook]]`, one ``EventBridgeSink`` per `[[eventbridge]]`, one
+/// ``SNSSink`` per `[[sns]]` and one ``PagerDutySink`` per `[[pagerduty]]`
+/// (docs/configuration.md, docs/delivery.md).
 ///
 /// Routing is decided when the outbox rows are written, in the same transaction as the event,
 /// so a sink's filter is the one in force when the change happened.
@@ -15,10 +18,14 @@ public struct SinkSet: Sendable {
     /// `concurrency` per sink name (sinks without one get their ``EventSink/defaultConcurrency``).
     public let concurrency: [String: Int]
 
-    /// - Parameter journaldAvailable: used when `[journald] enabled` is not set.
-    /// - Throws: ``WebhookSecretError`` when a webhook's secret cannot be read.
-    public init(settings: Settings, journaldAvailable: Bool, httpClient: HTTPClient,
-                environment: [String: String] = ProcessInfo.processInfo.environment) throws {
+    /// - Parameters:
+    ///   - journaldAvailable: used when `[journald] enabled` is not set.
+    ///   - credentials: signs the AWS sinks' calls; `nil` uses the standard chain of `[aws]`.
+    /// - Throws: ``WebhookSecretError`` when a webhook's secret or a routing key cannot be read;
+    ///   ``RegionError`` or ``EndpointError`` when an AWS sink has no usable region or endpoint.
+    public init(settings: Settings, journaldAvailable: Bool, httpClient: any HTTPTransport,
+                environment: [String: String] = ProcessInfo.processInfo.environment,
+                credentials: (any CredentialProvider)? = nil) throws {
         var sinks: [any EventSink] = []
         var maxAges: [String: Duration] = [:]
         var concurrency: [String: Int] = [:]
@@ -28,6 +35,31 @@ public struct SinkSet: Sendable {
             sinks.append(WebhookSink(settings: hook, secret: secret, httpClient: httpClient))
             maxAges[hook.name] = hook.maxAge
             concurrency[hook.name] = hook.concurrency
+        }
+        // EventBridge and SNS trust [aws] ca_bundle / AWS_CA_BUNDLE, as every AWS request does.
+        let awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: nil,
+                                                                         environment: environment))
+        let aws = AWSSinkFactory(aws: settings.aws, httpClient: awsHTTP, environment: environment,
+                                 credentials: credentials)
+        for bus in settings.eventBridge {
+            sinks.append(EventBridgeSink(settings: bus, client: EventBridgeClient(
+                call: try aws.call(service: "events", region: bus.region, endpoint: bus.endpoint))))
+        }
+        for topic in settings.sns {
+            sinks.append(SNSSink(settings: topic, client: SNSClient(
+                call: try aws.call(service: "sns", region: topic.effectiveRegion, endpoint: topic.endpoint))))
+        }
+        for service in settings.pagerDuty {
+            let key = try SecretText.read(service.routingKey, sinkName: service.common.name, kind: "pagerduty",
+                                          environment: environment).text
+            guard !key.isEmpty else {
+                throw WebhookSecretError(sink: service.common.name, reason: "the routing key is empty", kind: "pagerduty")
+            }
+            sinks.append(PagerDutySink(settings: service, routingKey: key, httpClient: httpClient))
+        }
+        for common in settings.eventBridge.map(\.common) + settings.sns.map(\.common) + settings.pagerDuty.map(\.common) {
+            maxAges[common.name] = common.maxAge
+            concurrency[common.name] = common.concurrency
         }
         self.init(sinks: sinks, maxAges: maxAges, concurrency: concurrency)
     }

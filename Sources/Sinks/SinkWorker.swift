@@ -19,23 +19,31 @@ struct SinkWorker: Sendable {
     let rearm = WakeSignal()
 
     private enum Step: Sendable {
-        case attempted(Delivery, SinkOutcome, at: Date)
+        /// One call ended: an outcome per row it carried (one row unless the sink batches).
+        case attempted([(Delivery, SinkOutcome)], at: Date)
         case woken
+    }
+
+    /// How the state machine groups rows for a sink that batches (`nil`: one row per call).
+    private var grouping: DeliveryStateMachine.Grouping? { (sink as? any BatchEventSink)?.grouping }
+
+    private func machine(_ mode: DeliveryStateMachine.Mode) -> DeliveryStateMachine {
+        DeliveryStateMachine(mode: mode, limit: limit, maxAge: maxAge, policy: policy, grouping: grouping)
     }
 
     /// Delivers until cancelled (the daemon).
     func run() async {
-        _ = await drive(DeliveryStateMachine(mode: .continuous, limit: limit, maxAge: maxAge, policy: policy))
+        _ = await drive(machine(.continuous))
     }
 
     /// Sends every delivery of this sink that is due now, each at most once.
     func drain() async -> DrainReport {
-        await drive(DeliveryStateMachine(mode: .drain, limit: limit, maxAge: maxAge, policy: policy))
+        await drive(machine(.drain))
     }
 
     /// Sends exactly these rows of this sink now (`redeliver`).
     func send(_ rows: [Delivery]) async -> DrainReport {
-        await drive(DeliveryStateMachine(mode: .rows(rows), limit: limit, maxAge: maxAge, policy: policy))
+        await drive(machine(.rows(rows)))
     }
 
     private func drive(_ initial: DeliveryStateMachine) async -> DrainReport {
@@ -61,7 +69,19 @@ struct SinkWorker: Sendable {
                     case .send(let deliveries):
                         for delivery in deliveries {
                             group.addTask { [sink, now] in
-                                .attempted(delivery, await sink.send(delivery.stored), at: now())
+                                .attempted([(delivery, await sink.send(delivery.stored))], at: now())
+                            }
+                        }
+                        action = machine.afterStart()
+                    case .sendBatches(let batches):
+                        guard let batchSink = sink as? any BatchEventSink else { break loop }
+                        for rows in batches {
+                            group.addTask { [now] in
+                                let outcomes = await batchSink.send(batch: rows.map(\.stored))
+                                return .attempted(rows.enumerated().map { index, row in
+                                    (row, index < outcomes.count ? outcomes[index]
+                                        : .retry(status: nil, error: "no outcome for the event", retryAfter: nil))
+                                }, at: now())
                             }
                         }
                         action = machine.afterStart()
@@ -88,22 +108,24 @@ struct SinkWorker: Sendable {
                 switch step {
                 case .woken:
                     machine.woken()
-                case .attempted(let delivery, let outcome, let at):
-                    let record = machine.attemptFinished(delivery, outcome: outcome, at: at, cancelled: Task.isCancelled)
-                    guard case .write(let result, let failSink) = record else { continue }
-                    var followUp = await write(result, failSink: failSink, of: delivery, outcome: outcome, at: at,
-                                               into: &report)
-                        .map { machine.recorded($0, now: .now) } ?? machine.recordFailed()
-                    if followUp.expedite, let count = try? await store.expediteRetries(sink: sink.name, now: at) {
-                        if count > 0 {
-                            logger.notice("receiver answers again; its pending deliveries are retried now",
-                                          metadata: ["sink": "\(sink.name)", "deliveries": "\(count)"])
+                case .attempted(let results, let at):
+                    for (delivery, outcome) in results {
+                        let record = machine.attemptFinished(delivery, outcome: outcome, at: at, cancelled: Task.isCancelled)
+                        guard case .write(let result, let failSink) = record else { continue }
+                        var followUp = await write(result, failSink: failSink, of: delivery, outcome: outcome, at: at,
+                                                   into: &report)
+                            .map { machine.recorded($0, now: .now) } ?? machine.recordFailed()
+                        if followUp.expedite, let count = try? await store.expediteRetries(sink: sink.name, now: at) {
+                            if count > 0 {
+                                logger.notice("receiver answers again; its pending deliveries are retried now",
+                                              metadata: ["sink": "\(sink.name)", "deliveries": "\(count)"])
+                            }
+                            let expedited = machine.expedited(count)
+                            followUp.rearm = followUp.rearm || expedited.rearm
                         }
-                        let expedited = machine.expedited(count)
-                        followUp.rearm = followUp.rearm || expedited.rearm
+                        if followUp.rearm { rearm.bump() }
+                        if let pause = followUp.pause { try? await Task.sleep(for: pause) }
                     }
-                    if followUp.rearm { rearm.bump() }
-                    if let pause = followUp.pause { try? await Task.sleep(for: pause) }
                 }
             }
             group.cancelAll()

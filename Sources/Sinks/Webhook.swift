@@ -15,8 +15,10 @@ import Glibc
 public struct WebhookSecretError: Error, Sendable, CustomStringConvertible {
     public var sink: String
     public var reason: String
+    /// The sink's kind as the config names it (`webhook`, `pagerduty`).
+    public var kind = "webhook"
 
-    public var description: String { "webhook \"\(sink)\": \(reason)" }
+    public var description: String { "\(kind) \"\(sink)\": \(reason)" }
 }
 
 /// Turns a configured ``SecretSource`` into the HMAC key bytes.
@@ -29,20 +31,8 @@ public enum WebhookSecret {
     public static func resolve(_ source: SecretSource?, sinkName: String,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws -> [UInt8]? {
         guard let source else { return nil }
-        switch source {
-        case .inline(let secret):
-            return try key(from: secret, sinkName: sinkName, origin: "secret")
-        case .file(let path):
-            return try key(from: readSecretFile(path, sinkName: sinkName, what: "secret_file \(path)"),
-                           sinkName: sinkName, origin: "secret_file \(path)")
-        case .systemdCredential(let name):
-            guard let path = SystemdCredentials.path(name: name, environment: environment) else {
-                throw WebhookSecretError(sink: sinkName,
-                                         reason: "systemd credential \(name) expected but $CREDENTIALS_DIRECTORY is not set")
-            }
-            return try key(from: readSecretFile(path, sinkName: sinkName, what: "systemd credential \(name)"),
-                           sinkName: sinkName, origin: "systemd credential \(name)")
-        }
+        let secret = try SecretText.read(source, sinkName: sinkName, environment: environment)
+        return try key(from: secret.text, sinkName: sinkName, origin: secret.origin)
     }
 
     /// The HMAC key a secret string stands for.
@@ -58,21 +48,6 @@ public enum WebhookSecret {
         }
         guard !secret.isEmpty else { throw WebhookSecretError(sink: sinkName, reason: "\(origin) is empty") }
         return Array(secret.utf8)
-    }
-
-    private static func readSecretFile(_ path: String, sinkName: String, what: String) throws -> String {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            // The Foundation error text is fine (it names the file and errno), but keep it short.
-            let reason = FileManager.default.fileExists(atPath: path) ? "is not readable" : "does not exist"
-            throw WebhookSecretError(sink: sinkName, reason: "\(what) \(reason)")
-        }
-        guard let text = String(data: data, encoding: .utf8) else {
-            throw WebhookSecretError(sink: sinkName, reason: "\(what) is not UTF-8 text")
-        }
-        return SystemdCredentials.trimmed(text)
     }
 }
 
@@ -115,7 +90,7 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
     public var name: String { settings.name }
     public let settings: WebhookSettings
     private let key: [UInt8]?
-    private let client: HTTPClient
+    private let client: any HTTPTransport
     private let userAgent: String
     private let now: @Sendable () -> Date
 
@@ -126,8 +101,9 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
 
     /// - Parameters:
     ///   - secret: the key from ``WebhookSecret/resolve(_:sinkName:environment:)``; `nil` sends unsigned.
-    ///   - client: shared; create it with ``makeHTTPClient()`` so redirects are not followed.
-    public init(settings: WebhookSettings, secret: [UInt8]?, httpClient client: HTTPClient,
+    ///   - client: shared; create it with ``makeHTTPRoutes(environment:)`` (or ``makeHTTPClient()``)
+    ///     so redirects are not followed.
+    public init(settings: WebhookSettings, secret: [UInt8]?, httpClient client: any HTTPTransport,
                 userAgent: String = WebhookSink.defaultUserAgent, now: @escaping @Sendable () -> Date = Date.init) {
         self.settings = settings
         self.key = secret
@@ -136,18 +112,28 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         self.now = now
     }
 
-    /// The one HTTP client of the process (AWS calls and sinks share its connection pools).
+    /// The HTTP clients of the process (AWS calls and sinks share their connection pools): one
+    /// per route, direct or through the proxy of `HTTPS_PROXY`/`HTTP_PROXY` unless `NO_PROXY`
+    /// says otherwise (``HTTPRoutes``). Throws ``ProxyEnvironment/ParseError`` for an unusable
+    /// proxy variable.
+    public static func makeHTTPRoutes(environment: [String: String]) throws -> HTTPRoutes {
+        HTTPRoutes(proxies: try ProxyEnvironment(environment: environment), configuration: clientConfiguration)
+    }
+
+    /// One direct client with the same configuration (tests, benchmarks).
+    public static func makeHTTPClient() -> HTTPClient {
+        HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfiguration)
+    }
+
     /// Redirects are answers, not followed (a 3xx from a webhook is retried, and a signed body
     /// is never replayed to another host). A refused connection fails the attempt at once instead
     /// of being retried inside the client until the connect timeout, kept short (2 s), so a
     /// receiver that is down costs seconds: the dispatcher does the backing off, and records it.
-    public static func makeHTTPClient() -> HTTPClient {
+    static var clientConfiguration: HTTPClient.Configuration {
         var pool = HTTPClient.Configuration.ConnectionPool()
         pool.retryConnectionEstablishment = false
-        let configuration = HTTPClient.Configuration(redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .seconds(2)),
-                                                     connectionPool: pool, decompression: .disabled)
-        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+        return HTTPClient.Configuration(redirectConfiguration: .disallow, timeout: .init(connect: .seconds(2)),
+                                        connectionPool: pool, decompression: .disabled)
     }
 
     // The key must never reach a log line through string interpolation of the sink.
@@ -164,6 +150,8 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             return try encoder.encode(["text": EventText.slackText(stored.event)])
+        case .teams:
+            return try TeamsCard.body(stored.event)
         }
     }
 
@@ -206,7 +194,7 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
         request.body = .bytes(Array(body))
 
         do {
-            let response = try await client.execute(request, timeout: .milliseconds(settings.timeout.milliseconds))
+            let response = try await client.send(request, timeout: .milliseconds(settings.timeout.milliseconds))
             let status = Int(response.status.code)
             // Read a little (for the error text) and stop: a receiver cannot make us buffer megabytes.
             var excerpt: [UInt8] = []

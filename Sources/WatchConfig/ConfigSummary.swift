@@ -60,7 +60,37 @@ public enum ConfigSummary {
                          + (hook.headers.isEmpty ? "" : ", extra headers: \(hook.headers.keys.sorted().joined(separator: ", "))"))
         }
         if settings.webhooks.isEmpty { lines.append("  no webhooks") }
+        for bus in settings.eventBridge {
+            lines.append("  eventbridge \(bus.common.name): PutEvents to bus \(bus.eventBus), source \(bus.source)"
+                         + (bus.region.map { ", region \($0)" } ?? "") + (bus.endpoint.map { ", endpoint \(maskURL($0, format: .json))" } ?? ""))
+            lines.append(contentsOf: describe(bus.common, durations: durations))
+        }
+        for topic in settings.sns {
+            lines.append("  sns \(topic.common.name): Publish to \(topic.topicArn)\(topic.isFIFO ? " (FIFO)" : "")"
+                         + (topic.region.map { ", region \($0)" } ?? "") + (topic.endpoint.map { ", endpoint \(maskURL($0, format: .json))" } ?? ""))
+            lines.append(contentsOf: describe(topic.common, durations: durations))
+        }
+        for service in settings.pagerDuty {
+            lines.append("  pagerduty \(service.common.name): Events API v2 at \(maskURL(service.url, format: .json)) (routing key \(describeKey(service.routingKey)))")
+            lines.append(contentsOf: describe(service.common, durations: durations))
+        }
         return lines.joined(separator: "\n")
+    }
+
+    /// The filter and retry lines of a sink of a kind added after webhooks.
+    private static func describe(_ common: SinkCommonSettings, durations: DurationParser) -> [String] {
+        let events = EventType.allCases.filter(common.events.contains).map(\.rawValue).joined(separator: ", ")
+        return ["    events: \(events.isEmpty ? "none" : events)",
+                "    orders: " + (common.orders.map { $0.isEmpty ? "none" : $0.sorted().joined(separator: ", ") } ?? "all"),
+                "    timeout \(durations.format(common.timeout)), retried for \(durations.format(common.maxAge)), \(common.concurrency) in flight"]
+    }
+
+    private static func describeKey(_ key: SecretSource) -> String {
+        switch key {
+        case .inline: return "in the config file"
+        case .file(let path): return "from \(path)"
+        case .systemdCredential(let name): return "from systemd credential \(name)"
+        }
     }
 
     private static func describe(_ secret: SecretSource?) -> String {

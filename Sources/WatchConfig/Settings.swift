@@ -19,11 +19,17 @@ public struct Settings: Sendable, Equatable {
     public var orders: [OrderSettings]
     public var discover: [DiscoverSettings]
     public var webhooks: [WebhookSettings]
+    public var eventBridge: [EventBridgeSettings]
+    public var sns: [SNSSettings]
+    public var pagerDuty: [PagerDutySettings]
+    /// `[stall.order]` / `[stall.line_item]`; empty: no stall detection.
+    public var stall = StallSettings()
 
     public init(aws: AWSSettings = .init(), poll: PollSettings = .init(), storage: StorageSettings = .init(),
                 journald: JournaldSettings = .init(), retention: RetentionSettings = .init(),
                 http: HTTPSettings? = nil, orders: [OrderSettings] = [], discover: [DiscoverSettings] = [],
-                webhooks: [WebhookSettings] = []) {
+                webhooks: [WebhookSettings] = [], eventBridge: [EventBridgeSettings] = [], sns: [SNSSettings] = [],
+                pagerDuty: [PagerDutySettings] = []) {
         self.aws = aws
         self.poll = poll
         self.storage = storage
@@ -33,6 +39,9 @@ public struct Settings: Sendable, Equatable {
         self.orders = orders
         self.discover = discover
         self.webhooks = webhooks
+        self.eventBridge = eventBridge
+        self.sns = sns
+        self.pagerDuty = pagerDuty
     }
 }
 
@@ -173,6 +182,8 @@ public enum SecretSource: Sendable, Equatable {
 public enum WebhookFormat: String, Sendable, Equatable {
     case json
     case slack
+    /// One Adaptive Card for a Microsoft Teams Workflows webhook.
+    case teams
 }
 
 /// One `[[webhook]]`.

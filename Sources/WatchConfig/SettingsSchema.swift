@@ -7,14 +7,16 @@ import WatchModel
 /// Reading never stops at a bad value: it records the error, keeps the default and goes on, so
 /// `check-config` lists every problem of the file at once.
 final class SettingsSchema {
-    private let reader: SchemaReader
-    private let diagnostics: DiagnosticCollector
-    private let environment: [String: String]
-    /// Where the first `secret = …` of a webhook is, for the file-permission warning.
-    private(set) var firstInlineSecret: SourcePosition?
+    let reader: SchemaReader
+    let diagnostics: DiagnosticCollector
+    let environment: [String: String]
+    /// Where the first inline secret (`secret = …`, `routing_key = …`) is, for the file-permission warning.
+    var firstInlineSecret: SourcePosition?
+    /// Every sink name seen so far, of every kind (names are unique across kinds).
+    var sinkNames: [String: SourcePosition] = [:]
 
     static let topLevelKeys = ["aws", "poll", "storage", "journald", "retention", "http", "order", "discover", "webhook",
-                                "tracking"]
+                                "eventbridge", "sns", "pagerduty", "stall", "tracking"]
     static let awsKeys = ["region", "profile", "endpoint", "role_arn", "use_fips"]
     static let pollKeys = ["interval", "jitter", "concurrency", "max_rps", "terminal_interval", "failing_after",
                            "request_timeout"]
@@ -54,9 +56,13 @@ final class SettingsSchema {
         if let retention = reader.table(root, "retention") { settings.retention = readRetention(retention) }
         if let http = reader.table(root, "http") { settings.http = readHTTP(http) }
         if let tracking = reader.table(root, "tracking") { settings.tracking = readTracking(tracking) }
+        if let stall = reader.table(root, "stall") { settings.stall = readStall(stall) }
         settings.orders = readOrders(reader.arrayOfTables(root, "order"))
         settings.discover = reader.arrayOfTables(root, "discover").map(readDiscover)
         settings.webhooks = readWebhooks(reader.arrayOfTables(root, "webhook"))
+        settings.eventBridge = reader.arrayOfTables(root, "eventbridge").compactMap(readEventBridge)
+        settings.sns = reader.arrayOfTables(root, "sns").compactMap(readSNS)
+        settings.pagerDuty = reader.arrayOfTables(root, "pagerduty").compactMap(readPagerDuty)
         if document["order"] == nil && document["discover"] == nil {
             diagnostics.warning("nothing to watch: add an [[order]] (or a [[discover]]) table", at: .start)
         }
@@ -214,62 +220,35 @@ final class SettingsSchema {
 
     private func readWebhooks(_ tables: [SchemaTable]) -> [WebhookSettings] {
         var webhooks: [WebhookSettings] = []
-        var names: [String: SourcePosition] = [:]
         for table in tables {
             reader.rejectUnknownKeys(table, allowed: Self.webhookKeys)
-            let hasName = reader.requireKey(table, "name")
+            let common = readCommon(table, section: "webhook", defaultEvents: EventType.webhookDefault)
             let hasURL = reader.requireKey(table, "url")
-            let name = reader.string(table, "name")
-            if let name {
-                if name.value == "journald" {
-                    diagnostics.error("webhook.name: \"journald\" is reserved for the journald sink; choose another name",
-                                      at: name.position)
-                } else if !ConfigValidation.isSinkName(name.value) {
-                    diagnostics.error("webhook.name: \(SchemaReader.quoted(name.value)) may only contain a-z, 0-9, _ and -",
-                                      at: name.position)
-                } else if let first = names[name.value] {
-                    diagnostics.error("webhook.name: duplicate sink name \(name.value) (already used at \(first))",
-                                      at: name.position)
-                } else {
-                    names[name.value] = name.position
-                }
-            }
             let url = reader.string(table, "url")
             if let url { checkWebhookURL(url) }
-            var webhook = WebhookSettings(name: name?.value ?? "", url: url?.value ?? "")
-            webhook.secret = readSecret(table, name: name?.value)
+            var webhook = WebhookSettings(name: common?.name ?? "", url: url?.value ?? "")
+            webhook.secret = readSecret(table, section: "webhook", keys: ("secret", "secret_file"),
+                                        credential: common.map { "webhook-\($0.name)" }, validate: { value in
+                ConfigValidation.isUsableWebhookSecret(value)
+                    ? nil : "a whsec_ secret must be followed by non-empty standard base64"
+            })
             if let format = reader.string(table, "format") {
                 if let known = WebhookFormat(rawValue: format.value) {
                     webhook.format = known
                 } else {
-                    diagnostics.error("webhook.format: unknown format \(SchemaReader.quoted(format.value)): expected \"json\" or \"slack\"",
+                    diagnostics.error("webhook.format: unknown format \(SchemaReader.quoted(format.value)): expected \"json\", \"slack\" or \"teams\"",
                                       at: format.position)
                 }
             }
-            if let events = reader.stringArray(table, "events") {
-                webhook.events = readEventTypes(events)
-            }
-            if let orders = reader.stringArray(table, "orders") {
-                var filter: Set<String> = []
-                for order in orders.value {
-                    if ConfigValidation.isOrderID(order.value) {
-                        filter.insert(order.value)
-                    } else {
-                        diagnostics.error("webhook.orders: malformed order id \(SchemaReader.quoted(order.value)): expected oo- and 17 lowercase hex digits",
-                                          at: order.position)
-                    }
-                }
-                webhook.orders = filter
-                if orders.value.isEmpty {
-                    diagnostics.warning("webhook.orders: empty, so this webhook receives no events (leave it out for every order)",
-                                        at: orders.position)
-                }
-            }
-            if let timeout = reader.requiredDuration(table, "timeout") { webhook.timeout = timeout }
-            if let maxAge = reader.requiredDuration(table, "max_age") { webhook.maxAge = maxAge }
             if let headers = reader.table(table, "headers") { webhook.headers = readHeaders(headers) }
-            if let concurrency = reader.integer(table, "concurrency", minimum: 1) { webhook.concurrency = concurrency }
-            if hasName && hasURL { webhooks.append(webhook) }
+            if let common {
+                webhook.events = common.events
+                webhook.orders = common.orders
+                webhook.timeout = common.timeout
+                webhook.maxAge = common.maxAge
+                webhook.concurrency = common.concurrency
+                if hasURL { webhooks.append(webhook) }
+            }
         }
         return webhooks
     }
@@ -289,65 +268,6 @@ final class SettingsSchema {
     /// URLs may carry credentials; messages show them the way the summary does.
     private static func maskedForMessage(_ url: String) -> String {
         ConfigSummary.maskURL(url, format: .json)
-    }
-
-    private func readSecret(_ table: SchemaTable, name: String?) -> SecretSource? {
-        let secret = reader.string(table, "secret")
-        let file = reader.string(table, "secret_file")
-        if let secret, firstInlineSecret == nil { firstInlineSecret = secret.keyPosition }
-        if let secret, let file {
-            let later = secret.keyPosition > file.keyPosition ? secret.keyPosition : file.keyPosition
-            diagnostics.error("webhook: set either secret or secret_file, not both", at: later)
-            return nil
-        }
-        if let secret {
-            // The message names the problem only: the secret itself never appears in diagnostics.
-            if secret.value.isEmpty {
-                diagnostics.error("webhook.secret: must not be empty", at: secret.position)
-                return nil
-            }
-            guard ConfigValidation.isUsableWebhookSecret(secret.value) else {
-                diagnostics.error("webhook.secret: a whsec_ secret must be followed by non-empty standard base64",
-                                  at: secret.position)
-                return nil
-            }
-            return .inline(secret.value)
-        }
-        if let file {
-            guard !file.value.isEmpty else {
-                diagnostics.error("webhook.secret_file: must not be empty", at: file.position)
-                return nil
-            }
-            if !FileManager.default.fileExists(atPath: file.value) {
-                diagnostics.warning("webhook.secret_file: \(file.value) does not exist (yet)", at: file.position)
-            }
-            return .file(file.value)
-        }
-        if let name, SystemdCredentials.exists(name: "webhook-\(name)", environment: environment) {
-            return .systemdCredential("webhook-\(name)")
-        }
-        return nil
-    }
-
-    private func readEventTypes(_ events: Located<[Located<String>]>) -> Set<EventType> {
-        var types: Set<EventType> = []
-        for event in events.value {
-            if let type = EventType(rawValue: event.value) {
-                types.insert(type)
-                continue
-            }
-            var message = "webhook.events: unknown event type \(SchemaReader.quoted(event.value))"
-            if let suggestion = Suggestion.closest(to: event.value, among: EventType.allCases.map(\.rawValue)) {
-                message += "; did you mean \"\(suggestion)\"?"
-            } else {
-                message += " (known: \(EventType.allCases.map(\.rawValue).joined(separator: ", ")))"
-            }
-            diagnostics.error(message, at: event.position)
-        }
-        if events.value.isEmpty {
-            diagnostics.warning("webhook.events: empty, so this webhook receives no events", at: events.position)
-        }
-        return types
     }
 
     private func readHeaders(_ table: SchemaTable) -> [String: String] {

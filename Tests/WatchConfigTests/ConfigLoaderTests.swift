@@ -210,7 +210,7 @@ struct ConfigLoaderTests {
         ("[[webhook]]\nname = \"a\"\nurl = \"https://h/\"\nsecret = \"whsec_not base64!\"\n", 4, 10,
          "webhook.secret: a whsec_ secret must be followed by non-empty standard base64"),
         ("[[webhook]]\nname = \"a\"\nurl = \"https://h/\"\nformat = \"xml\"\n", 4, 10,
-         "webhook.format: unknown format \"xml\": expected \"json\" or \"slack\""),
+         "webhook.format: unknown format \"xml\": expected \"json\", \"slack\" or \"teams\""),
         ("[[webhook]]\nname = \"a\"\nurl = \"https://h/\"\nevents = [\"order.status_changed\", \"order.status_change\"]\n", 4, 35,
          "webhook.events: unknown event type \"order.status_change\"; did you mean \"order.status_changed\"?"),
         ("[[webhook]]\nname = \"a\"\nurl = \"https://h/\"\nevents = [\"order.status_changed\", 5]\n", 4, 35,
@@ -483,7 +483,7 @@ struct ConfigFileTests {
         #expect(result.warnings.map(\.description) == [
             "c.toml:1:1: nothing to watch: add an [[order]] (or a [[discover]]) table",
             "c.toml:4:15: webhook.secret_file: /nonexistent/ops.secret does not exist (yet)",
-            "c.toml:5:10: webhook.events: empty, so this webhook receives no events",
+            "c.toml:5:10: webhook.events: empty, so this sink receives no events",
         ])
     }
 }
