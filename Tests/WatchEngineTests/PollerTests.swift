@@ -34,7 +34,9 @@ import WatchStore
         let changed = await poller.pollAllOnce()
         #expect(changed.events.map(\.type) == [.orderStatusChanged, .lineItemStatusChanged, .lineItemShipmentChanged])
         #expect(changed.events.map(\.sequence) == [2, 3, 4])
-        #expect(changed.events[2].change.to == .shipment(Shipment(carrier: "UPS", trackingNumber: "1Z999")))
+        #expect(changed.events[2].change.to == .shipment(Shipment(
+            carrier: "UPS", trackingNumber: "1Z999", trackingURL: "https://www.ups.com/track?loc=en_US&tracknum=1Z999")),
+            "the built-in UPS link rides along")
 
         await source.set(apiOrder(id, "IN_PROGRESS", items: [
             LineItem(catalogItemId: "OR-1", lineItemId: "li-1", quantity: 1, status: "SHIPPED",

@@ -35,7 +35,7 @@ import WatchStore
             endpoint: OutpostsEndpoint(region: "us-west-2", url: url),
             credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIDEXAMPLE",
                                                                  secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY")),
-            httpClient: .shared, requestTimeout: .seconds(5), maxAttempts: 1)
+            httpClient: HTTPClient.shared, requestTimeout: .seconds(5), maxAttempts: 1)
         let result = try await body(client)
         server.cancel()
         _ = try? await server.value
@@ -60,7 +60,9 @@ import WatchStore
                 shipmentTrackingNumber: "1Z999AA10123456784", shipmentCarrier: "UPS")))
             let changed = await poller.pollAllOnce()
             #expect(changed.events.map(\.type) == [.orderStatusChanged, .lineItemStatusChanged, .lineItemShipmentChanged])
-            #expect(changed.events.last?.lineItem?.shipment == Shipment(carrier: "UPS", trackingNumber: "1Z999AA10123456784"))
+            #expect(changed.events.last?.lineItem?.shipment == Shipment(
+                carrier: "UPS", trackingNumber: "1Z999AA10123456784",
+                trackingURL: "https://www.ups.com/track?loc=en_US&tracknum=1Z999AA10123456784"))
 
             // A truncated 200 is a failed poll and no event.
             try await simulator.injectFault(FaultInjection(kind: .truncated, count: 1))
@@ -122,7 +124,7 @@ import WatchStore
         let client = OutpostsClient(
             endpoint: OutpostsEndpoint(region: "us-west-2", url: URL(string: "http://127.0.0.1:\(port.withLock { $0 }!)")!),
             credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: "AKIDEXAMPLE", secretAccessKey: "secret")),
-            httpClient: .shared, requestTimeout: .seconds(5),
+            httpClient: HTTPClient.shared, requestTimeout: .seconds(5),
             backoff: RetryBackoff(scale: .milliseconds(50), maxBackoff: .milliseconds(200)))
         let path = try temporaryStorePath()
         let store = try StateStore(path: path)
