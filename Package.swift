@@ -33,6 +33,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", exact: "2.28.1"),
         .package(url: "https://github.com/apple/swift-nio.git", exact: "2.101.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", exact: "1.8.0"),
+        // Already in the graph through AsyncHTTPClient; named for the trust roots of ca_bundle.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", exact: "2.0.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
     ],
@@ -49,6 +51,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
         ]),
         .target(name: "OutpostsSimulator", dependencies: [
             "OutpostsAPI",
@@ -117,7 +120,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log")]),
         // Measurements printed for the report, never asserted: `make bench` runs them, `make test` skips them.
         .testTarget(name: "Benchmarks", dependencies: [
-            "OutpostsAPI", "Sinks", "Support", "WatchConfig", "WatchModel", "WatchStore",
+            "OutpostsAPI", "Sinks", "StatusPage", "Support", "WatchConfig", "WatchModel", "WatchReport", "WatchStore",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "HTTPTypes", package: "swift-http-types"),

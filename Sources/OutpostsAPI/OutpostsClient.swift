@@ -23,7 +23,7 @@ public final class OutpostsClient: Sendable {
     public let userAgent: String
 
     private let credentials: any CredentialProvider
-    private let httpClient: HTTPClient
+    private let httpClient: any HTTPTransport
     private let requestTimeout: Duration
     private let maxAttempts: Int
     private let logger: Logger
@@ -37,7 +37,7 @@ public final class OutpostsClient: Sendable {
     ///   - maxAttempts: 3 as in the SDKs' standard mode; 1 disables retries.
     ///   - applicationVersion: goes into the user agent, `outpostwatch/<version> …`.
     ///   - backoff: the delay between attempts (tests shrink it).
-    public init(endpoint: OutpostsEndpoint, credentials: any CredentialProvider, httpClient: HTTPClient,
+    public init(endpoint: OutpostsEndpoint, credentials: any CredentialProvider, httpClient: any HTTPTransport,
                 requestTimeout: Duration = .seconds(10), maxAttempts: Int = 3,
                 logger: Logger = Logger(label: "outpostwatch.aws"), onThrottle: ThrottleObserver? = nil,
                 applicationVersion: String = "dev", backoff: RetryBackoff = .standard) {
@@ -218,7 +218,7 @@ public final class OutpostsClient: Sendable {
         let started = ContinuousClock.now
         do {
             return try await Self.withTimeout(timeout) {
-                let response = try await httpClient.execute(prepared, deadline: .now() + TimeAmount(timeout))
+                let response = try await httpClient.execute(prepared, deadline: .now() + TimeAmount(timeout), logger: nil)
                 let status = Int(response.status.code)
                 let body: ByteBuffer
                 do {

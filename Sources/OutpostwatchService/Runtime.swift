@@ -55,7 +55,8 @@ public final class Runtime: Sendable {
     public let settings: Settings
     public let configPath: String
     public let store: StateStore
-    public let httpClient: HTTPClient
+    /// Direct and proxied clients (docs/configuration.md, "Proxies and private CAs").
+    public let httpClient: HTTPRoutes
     public let client: OutpostsClient
     public let sinks: SinkSet
     public let logger: Logger
@@ -69,17 +70,25 @@ public final class Runtime: Sendable {
         self.configPath = configPath
         self.logger = logger
         let endpoint = try resolveEndpoint(settings, configPath: configPath, environment: environment)
+        let httpClient = try Self.makeHTTPRoutes(environment: environment)
+        // AWS requests (Outposts, STS) trust AWS_CA_BUNDLE besides the system roots.
+        let awsHTTP: any HTTPTransport
         do {
+            awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: nil,
+                                                                         environment: environment))
             self.store = try StateStore(path: settings.storage.path)
+        } catch let error as CABundle.LoadError {
+            try? httpClient.syncShutdown()
+            throw CommandFailure(.config, "\(configPath): [aws] \(error)")
         } catch {
+            try? httpClient.syncShutdown()
             throw CommandFailure(.failure, "cannot open the state database: \(error)")
         }
-        let httpClient = WebhookSink.makeHTTPClient()
         self.httpClient = httpClient
         let provider = credentials ?? CredentialChain.standard(
             profile: settings.aws.profile, roleArn: settings.aws.roleArn, region: endpoint.region,
-            environment: environment, httpClient: httpClient)
-        self.client = OutpostsClient(endpoint: endpoint, credentials: provider, httpClient: httpClient,
+            environment: environment, httpClient: awsHTTP)
+        self.client = OutpostsClient(endpoint: endpoint, credentials: provider, httpClient: awsHTTP,
                                      requestTimeout: settings.poll.requestTimeout,
                                      logger: logger, onThrottle: onThrottle,
                                      applicationVersion: OutpostwatchVersion.string)
@@ -89,6 +98,15 @@ public final class Runtime: Sendable {
         } catch {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): \(error)")
+        }
+    }
+
+    /// The process's HTTP routes; an unusable proxy variable is a configuration error (exit 78).
+    static func makeHTTPRoutes(environment: [String: String]) throws -> HTTPRoutes {
+        do {
+            return try WebhookSink.makeHTTPRoutes(environment: environment)
+        } catch {
+            throw CommandFailure(.config, "\(error)")
         }
     }
 

@@ -13,6 +13,7 @@ import NIOCore
 /// `AWS_CONTAINER_AUTHORIZATION_TOKEN`.
 public struct ContainerCredentialProvider: CredentialSource {
     public let environment: [String: String]
+    /// Always the direct client: this endpoint is link-local and never goes through a proxy.
     public let httpClient: HTTPClient
     public let timeout: Duration
     public let attempts: Int
@@ -22,10 +23,10 @@ public struct ContainerCredentialProvider: CredentialSource {
     public static let allowedHosts: Set<String> = ["169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"]
 
     /// botocore's defaults: 2 s timeout, 3 attempts 1 s apart.
-    public init(environment: [String: String], httpClient: HTTPClient, timeout: Duration = .seconds(2),
+    public init(environment: [String: String], httpClient: any HTTPTransport, timeout: Duration = .seconds(2),
                 attempts: Int = 3, retryDelay: Duration = .seconds(1)) {
         self.environment = environment
-        self.httpClient = httpClient
+        self.httpClient = httpClient.directClient
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.retryDelay = retryDelay

@@ -56,14 +56,14 @@ public struct CredentialChain: CredentialProvider {
     /// `AWS_DEFAULT_PROFILE`, else `AWS_PROFILE`, else `default`; a profile named that way which
     /// neither file defines is an error, as in botocore.
     public static func standard(profile: String?, roleArn: String?, region: String, environment: [String: String],
-                                httpClient: HTTPClient) -> CredentialChain {
+                                httpClient: any HTTPTransport) -> CredentialChain {
         standard(profile: profile, roleArn: roleArn, region: region, environment: environment, httpClient: httpClient,
                  now: { Date() })
     }
 
     /// ``standard(profile:roleArn:region:environment:httpClient:)`` with a clock, for tests.
     public static func standard(profile: String?, roleArn: String?, region: String, environment: [String: String],
-                                httpClient: HTTPClient, now: @escaping @Sendable () -> Date) -> CredentialChain {
+                                httpClient: any HTTPTransport, now: @escaping @Sendable () -> Date) -> CredentialChain {
         let configuredProfile = profile.flatMap { $0.isEmpty ? nil : $0 }
         let selection = AWSConfigFiles.selectProfile(configured: configuredProfile, environment: environment)
         let profileFromConfig = configuredProfile != nil

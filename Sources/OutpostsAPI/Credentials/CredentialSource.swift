@@ -109,9 +109,9 @@ enum CredentialSupport {
     }
 
     /// Sends one request and collects at most `limit` bytes of its body.
-    static func fetch(_ request: HTTPClientRequest, client: HTTPClient, timeout: Duration,
+    static func fetch(_ request: HTTPClientRequest, client: any HTTPTransport, timeout: Duration,
                       limit: Int = 64 * 1024) async throws -> (status: Int, body: [UInt8]) {
-        let response = try await client.execute(request, timeout: TimeAmount(timeout))
+        let response = try await client.execute(request, deadline: .now() + TimeAmount(timeout), logger: nil)
         let buffer = try await response.body.collect(upTo: limit)
         return (Int(response.status.code), Array(buffer.readableBytesView))
     }

@@ -15,13 +15,14 @@ import NIOCore
 /// "unavailable" (the chain reports it), not an error, since off EC2 that is the normal case.
 public struct InstanceMetadataCredentialProvider: CredentialSource {
     public let environment: [String: String]
+    /// Always the direct client: this endpoint is link-local and never goes through a proxy.
     public let httpClient: HTTPClient
     public let timeout: Duration
 
     /// - Parameter timeout: per request; `nil` takes `AWS_METADATA_SERVICE_TIMEOUT`, else 1 s.
-    public init(environment: [String: String], httpClient: HTTPClient, timeout: Duration? = nil) {
+    public init(environment: [String: String], httpClient: any HTTPTransport, timeout: Duration? = nil) {
         self.environment = environment
-        self.httpClient = httpClient
+        self.httpClient = httpClient.directClient
         if let timeout {
             self.timeout = timeout
         } else if let raw = environment["AWS_METADATA_SERVICE_TIMEOUT"], let seconds = Double(raw), seconds > 0, seconds < 3600 {

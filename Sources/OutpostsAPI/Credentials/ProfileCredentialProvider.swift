@@ -13,12 +13,12 @@ public struct ProfileCredentialProvider: CredentialSource {
     /// Named by the config, `AWS_DEFAULT_PROFILE` or `AWS_PROFILE`: then a missing profile is an error.
     public let explicit: Bool
     public let environment: [String: String]
-    public let httpClient: HTTPClient
+    public let httpClient: any HTTPTransport
     /// Region of the STS calls for `role_arn` profiles.
     public let region: String
     public let processTimeout: Duration
 
-    public init(profileName: String, explicit: Bool, environment: [String: String], httpClient: HTTPClient,
+    public init(profileName: String, explicit: Bool, environment: [String: String], httpClient: any HTTPTransport,
                 region: String, processTimeout: Duration = .seconds(30)) {
         self.profileName = profileName
         self.explicit = explicit
@@ -58,7 +58,7 @@ public struct ProfileCredentialProvider: CredentialSource {
 struct ProfileResolver {
     let files: AWSConfigFiles
     let environment: [String: String]
-    let httpClient: HTTPClient
+    let httpClient: any HTTPTransport
     let region: String
     let processTimeout: Duration
     var visited: [String]
@@ -198,7 +198,7 @@ struct StandardWebIdentitySource: CredentialSource {
     let profileName: String
     let useEnvironment: Bool
     let environment: [String: String]
-    let httpClient: HTTPClient
+    let httpClient: any HTTPTransport
     let region: String
 
     var sourceName: String {

@@ -13,12 +13,12 @@ import Support
 public struct STSClient: Sendable {
     public let region: String
     public let endpoint: URL
-    public let httpClient: HTTPClient
+    public let httpClient: any HTTPTransport
     public let timeout: Duration
     public let maxAttempts: Int
     public let retryBaseDelay: Duration
 
-    public init(region: String, environment: [String: String], httpClient: HTTPClient, timeout: Duration = .seconds(10),
+    public init(region: String, environment: [String: String], httpClient: any HTTPTransport, timeout: Duration = .seconds(10),
                 maxAttempts: Int = 3, retryBaseDelay: Duration = .milliseconds(500)) {
         self.region = region
         self.endpoint = Self.endpoint(region: region, environment: environment)
