@@ -69,7 +69,7 @@ public enum AssetFormat: String, Sendable, CaseIterable {
 
     static func ethers(_ inventory: AssetInventory) -> String {
         var out = "# /etc/ethers: \(generated)\n"
-        for r in inventory.reservations { out += "\(r.mac) \(r.hostName)\t# \(origin(r.row))\n" }
+        for r in inventory.reservations { out += "# \(origin(r.row))\n\(r.mac) \(r.hostName)\n" }
         return out
     }
 
