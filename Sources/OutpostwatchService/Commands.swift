@@ -123,7 +123,7 @@ public enum Commands {
         }
         let store = try openReadOnly(settings)
         guard limit >= 0 else { throw CommandFailure(.usage, "--limit: expected 0 (all) or more, got \(limit)") }
-        let rows = try await store.deliveries(state: filter, limit: limit == 0 ? -1 : limit).map(DeliveryRow.init)
+        let rows = try await store.deliveries(state: filter, limit: limit == 0 ? -1 : limit).map { DeliveryRow($0, sinkKind: settings.sinkKinds[$0.sink]) }
         let counts = try await store.deliveryStateCounts()
         let total = filter.map { counts[$0, default: 0] } ?? counts.values.reduce(0, +)
         // On stderr, so a JSON consumer still reads one array; silence would under-report an outage.
@@ -135,9 +135,9 @@ public enum Commands {
         if json { return try Output.json(rows) }
         if rows.isEmpty { return Output.line("no deliveries") }
         Output.line(Output.table(
-            ["EVENT", "TYPE", "ORDER", "SINK", "STATE", "ATTEMPTS", "LAST", "NEXT / DONE", "LAST ERROR"],
+            ["EVENT", "TYPE", "ORDER", "SINK", "KIND", "STATE", "ATTEMPTS", "LAST", "NEXT / DONE", "LAST ERROR"],
             rows.map { r in
-                [r.eventId, r.eventType, "\(r.orderId) #\(r.sequence)", r.sink, r.state, "\(r.attempts)",
+                [r.eventId, r.eventType, "\(r.orderId) #\(r.sequence)", r.sink, r.sinkKind ?? "-", r.state, "\(r.attempts)",
                  r.lastStatus.map(String.init) ?? "-",
                  Output.time(r.state == "pending" ? r.nextAttemptAt : (r.deliveredAt ?? r.lastAttemptAt)),
                  r.lastError ?? "-"]

@@ -9,6 +9,9 @@ public struct DeliveryRow: Encodable, Sendable, Equatable {
     public var orderId: String
     public var sequence: Int64
     public var sink: String
+    /// The sink's kind in the current config (`journald`, `webhook`, `eventbridge`, `sns`,
+    /// `pagerduty`); `nil` when no configured sink has that name.
+    public var sinkKind: String?
     public var state: String
     public var attempts: Int
     public var createdAt: Date
@@ -20,7 +23,8 @@ public struct DeliveryRow: Encodable, Sendable, Equatable {
     public var deliveredAt: Date?
 
     enum CodingKeys: String, CodingKey {
-        case id, eventId = "event_id", eventType = "event_type", orderId = "order_id", sequence, sink, state
+        case id, eventId = "event_id", eventType = "event_type", orderId = "order_id", sequence, sink
+        case sinkKind = "sink_kind", state
         case attempts, createdAt = "created_at", nextAttemptAt = "next_attempt_at"
         case lastAttemptAt = "last_attempt_at", lastStatus = "last_status", lastError = "last_error"
         case deliveredAt = "delivered_at"
@@ -34,6 +38,7 @@ public struct DeliveryRow: Encodable, Sendable, Equatable {
         try c.encode(orderId, forKey: .orderId)
         try c.encode(sequence, forKey: .sequence)
         try c.encode(sink, forKey: .sink)
+        try c.encode(sinkKind, forKey: .sinkKind)
         try c.encode(state, forKey: .state)
         try c.encode(attempts, forKey: .attempts)
         try c.encode(createdAt, forKey: .createdAt)
@@ -44,13 +49,14 @@ public struct DeliveryRow: Encodable, Sendable, Equatable {
         try c.encode(deliveredAt, forKey: .deliveredAt)
     }
 
-    public init(_ d: Delivery) {
+    public init(_ d: Delivery, sinkKind: String? = nil) {
         id = d.id
         eventId = d.eventId
         eventType = d.event.type.rawValue
         orderId = d.event.order.id
         sequence = d.event.sequence
         sink = d.sink
+        self.sinkKind = sinkKind
         state = d.state.rawValue
         attempts = d.attempts
         createdAt = d.createdAt
