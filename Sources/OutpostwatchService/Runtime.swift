@@ -71,10 +71,10 @@ public final class Runtime: Sendable {
         self.logger = logger
         let endpoint = try resolveEndpoint(settings, configPath: configPath, environment: environment)
         let httpClient = try Self.makeHTTPRoutes(environment: environment)
-        // AWS requests (Outposts, STS) trust AWS_CA_BUNDLE besides the system roots.
+        // AWS requests (Outposts, STS) trust [aws] ca_bundle / AWS_CA_BUNDLE besides the system roots.
         let awsHTTP: any HTTPTransport
         do {
-            awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: nil,
+            awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: settings.aws.caBundle,
                                                                          environment: environment))
             self.store = try StateStore(path: settings.storage.path)
         } catch let error as CABundle.LoadError {
@@ -93,8 +93,9 @@ public final class Runtime: Sendable {
                                      logger: logger, onThrottle: onThrottle,
                                      applicationVersion: OutpostwatchVersion.string)
         do {
+            // The AWS sinks sign with the same (cached) credentials as the Outposts calls.
             self.sinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable, httpClient: httpClient,
-                                     environment: environment)
+                                     environment: environment, credentials: provider)
         } catch {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): \(error)")

@@ -32,12 +32,18 @@ public struct SinkSet: Sendable {
         if settings.journald.enabled ?? journaldAvailable { sinks.append(JournaldSink()) }
         for hook in settings.webhooks {
             let secret = try WebhookSecret.resolve(hook.secret, sinkName: hook.name, environment: environment)
-            sinks.append(WebhookSink(settings: hook, secret: secret, httpClient: httpClient))
+            let trusting: any HTTPTransport
+            do {
+                trusting = try httpClient.trusting(caBundle: hook.caBundle)
+            } catch let error as CABundle.LoadError {
+                throw WebhookSecretError(sink: hook.name, reason: "ca_bundle: \(error)")
+            }
+            sinks.append(WebhookSink(settings: hook, secret: secret, httpClient: trusting))
             maxAges[hook.name] = hook.maxAge
             concurrency[hook.name] = hook.concurrency
         }
         // EventBridge and SNS trust [aws] ca_bundle / AWS_CA_BUNDLE, as every AWS request does.
-        let awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: nil,
+        let awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: settings.aws.caBundle,
                                                                          environment: environment))
         let aws = AWSSinkFactory(aws: settings.aws, httpClient: awsHTTP, environment: environment,
                                  credentials: credentials)

@@ -53,6 +53,9 @@ public struct AWSSettings: Sendable, Equatable {
     public var endpoint: String?
     public var roleArn: String?
     public var useFips: Bool
+    /// `ca_bundle`: a PEM file of roots AWS requests trust besides the system's (else
+    /// `AWS_CA_BUNDLE`); read when the daemon starts.
+    public var caBundle: String?
 
     public init(region: String? = nil, profile: String? = nil, endpoint: String? = nil,
                 roleArn: String? = nil, useFips: Bool = false) {
@@ -202,6 +205,8 @@ public struct WebhookSettings: Sendable, Equatable {
     public var headers: [String: String]
     /// Requests in flight to this sink at most (`concurrency`, default 4).
     public var concurrency: Int
+    /// `ca_bundle`: a PEM file of roots this sink's https requests trust besides the system's.
+    public var caBundle: String?
 
     public init(name: String, url: String, secret: SecretSource? = nil, format: WebhookFormat = .json,
                 events: Set<EventType> = EventType.webhookDefault, orders: Set<String>? = nil,

@@ -17,7 +17,7 @@ final class SettingsSchema {
 
     static let topLevelKeys = ["aws", "poll", "storage", "journald", "retention", "http", "order", "discover", "webhook",
                                 "eventbridge", "sns", "pagerduty", "stall", "tracking"]
-    static let awsKeys = ["region", "profile", "endpoint", "role_arn", "use_fips"]
+    static let awsKeys = ["region", "profile", "endpoint", "role_arn", "use_fips", "ca_bundle"]
     static let pollKeys = ["interval", "jitter", "concurrency", "max_rps", "terminal_interval", "failing_after",
                            "request_timeout"]
     static let storageKeys = ["path"]
@@ -27,7 +27,7 @@ final class SettingsSchema {
     static let orderKeys = ["id", "label"]
     static let discoverKeys = ["outpost", "interval"]
     static let webhookKeys = ["name", "url", "secret", "secret_file", "format", "events", "orders", "timeout",
-                              "max_age", "headers", "concurrency"]
+                              "max_age", "headers", "concurrency", "ca_bundle"]
     /// Headers the webhook sink sets itself; letting the config override them would break signatures.
     static let reservedHeaders: Set<String> = ["webhook-id", "webhook-timestamp", "webhook-signature", "content-type",
                                                "content-length", "host", "user-agent", "transfer-encoding",
@@ -100,6 +100,7 @@ final class SettingsSchema {
             }
         }
         if let fips = reader.boolean(table, "use_fips") { aws.useFips = fips }
+        aws.caBundle = reader.nonEmptyString(table, "ca_bundle")?.value
         return aws
     }
 
@@ -241,6 +242,7 @@ final class SettingsSchema {
                 }
             }
             if let headers = reader.table(table, "headers") { webhook.headers = readHeaders(headers) }
+            webhook.caBundle = reader.nonEmptyString(table, "ca_bundle")?.value
             if let common {
                 webhook.events = common.events
                 webhook.orders = common.orders
