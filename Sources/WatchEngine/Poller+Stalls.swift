@@ -20,7 +20,9 @@ extension Poller {
                                                     rules: settings.stall, now: now)
                 next = result.nextDeadline.map { ContinuousClock.now + .seconds(max(0, $0.timeIntervalSince(Date()))) }
                 guard !result.events.isEmpty else { break }
-                guard let stored = try await store.append(result.events, orderId: orderId,
+                // Line items carry their tracking links here too, like every event (docs/events.md).
+                let events = result.events.map { $0.linkingShipments(settings.tracking) }
+                guard let stored = try await store.append(events, orderId: orderId,
                                                           ifLastSequence: watched.lastSequence, at: now,
                                                           route: route) else { continue }
                 for event in stored {
