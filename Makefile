@@ -31,6 +31,8 @@ deps:
 	    >/dev/null 2>&1 || true;; esac
 	@$(PYTHON) -c 'import boto3, botocore, pytest, standardwebhooks' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q boto3 botocore pytest standardwebhooks
+	@$(PYTHON) -c 'import moto.server, flask, flask_cors' 2>/dev/null || \
+	  $(PYTHON) -m pip install -q "moto[server]"
 	@scripts/install-validators.sh
 
 ## build: the release binary
