@@ -807,6 +807,20 @@ check_credentials_used() {
         || fail "the AWS secret appears in the journal"
 }
 
+# HOOK: root's `outpostwatch status`, next to the running service and with the same config (no
+# storage.path), finds the service's store by itself: /var/lib/outpostwatch/state.db, the unit's
+# StateDirectory. Run after events.lifecycle, so the store holds the watched order.
+check_cli_default_store() {
+    needs_real || return
+    unit_is active/running || start_unit || return
+    local out
+    out=$(cin env -i PATH=/usr/bin:/bin HOME=/root sh -c 'cd / && exec "$0" status --config /etc/outpostwatch/config.toml --json' \
+          "$BIN" 2>&1) || fail "status failed: $(tail -3 <<<"$out" | tr '\n' '|')" || return
+    grep -q '"oo-0123456789abcdef0"' <<<"$out" || fail "status does not list the service's order: $out" || return
+    grep -q '"last_poll_at" *: *[^n ]' <<<"$out" || fail "status shows no poll of the service: $out" || return
+    ! cin test -e /outpostwatch.db || fail "status created ./outpostwatch.db instead of reading the service's store"
+}
+
 # The simulator as a transient unit inside the container, on the loopback port config.toml uses.
 start_simulator() {
     cin systemctl is-active --quiet outpostwatch-simulator.service && return 0
@@ -851,6 +865,7 @@ run_check webhook.receiver-selftest
 run_check events.lifecycle
 run_check journal.catalog
 run_check credentials.used
+run_check cli.default-store
 run_check state.survives-restart
 run_check reload.adds-order
 run_check webhook.signatures

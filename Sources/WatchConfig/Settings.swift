@@ -95,17 +95,28 @@ public struct PollSettings: Sendable, Equatable {
 
 /// `[storage]`
 public struct StorageSettings: Sendable, Equatable {
-    /// Resolved path: the configured one, else `$STATE_DIRECTORY/state.db`, else `./outpostwatch.db`.
+    /// Resolved path: the configured one, else ``defaultPath(environment:serviceDirectory:)``.
     public var path: String
+
+    /// The unit's `StateDirectory=` as every other process sees it.
+    public static let serviceDirectory = "/var/lib/outpostwatch"
 
     public init(path: String = StorageSettings.defaultPath()) {
         self.path = path
     }
 
-    /// `$STATE_DIRECTORY/state.db` (the first directory when systemd lists several), else `./outpostwatch.db`.
-    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    /// `$STATE_DIRECTORY/state.db` (the first directory when systemd lists several); else
+    /// `/var/lib/outpostwatch/state.db` when that directory exists, so a command run next to the
+    /// service (`outpostwatch status` as root) reads the service's store (docs/configuration.md,
+    /// `[storage]`); else `./outpostwatch.db`.
+    public static func defaultPath(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                   serviceDirectory: String = StorageSettings.serviceDirectory) -> String {
         if let dirs = environment["STATE_DIRECTORY"], let first = dirs.split(separator: ":").first, !first.isEmpty {
             return "\(first)/state.db"
+        }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: serviceDirectory, isDirectory: &isDirectory), isDirectory.boolValue {
+            return "\(serviceDirectory)/state.db"
         }
         return "./outpostwatch.db"
     }
