@@ -14,6 +14,8 @@ from urllib.parse import parse_qs
 from conftest import AWS_SECRET, free_port
 
 ACCESS_KEY = "AKIDTESTEXAMPLE"
+# The routing key of the PagerDuty tests; test_zz_secrets.py checks it never shows.
+PAGERDUTY_KEY = "R0utingKeyDoNotLeak0123456789abc"
 
 
 class Moto:

@@ -155,7 +155,7 @@ def test_signatures_partial_retries_and_throttling(binary, tmp_path, figures):
 
 def test_pagerduty_incidents_and_answers(binary, simulator, tmp_path):
     from aws_fakes import FakePagerDuty
-    key = "R0123456789ABCDEF0123456789ABCDE"
+    from aws_fakes import PAGERDUTY_KEY as key
     pd = FakePagerDuty(key)
     try:
         (tmp_path / "pd.key").write_text(key + "\n")
@@ -198,3 +198,60 @@ def test_pagerduty_incidents_and_answers(binary, simulator, tmp_path):
         assert key not in log
     finally:
         pd.stop()
+
+
+def test_sigkill_with_every_sink_kind(binary, moto, receiver, tmp_path):
+    """SIGKILL at random instants with a webhook, EventBridge, SNS and PagerDuty configured:
+    afterwards every event reached every sink, and no sink got an event more often than the
+    kills could explain (a delivery in flight at a kill is sent again: at least once)."""
+    import random
+    from aws_fakes import FakePagerDuty
+    kills = 8
+    events_api, sns_api = moto.client("events"), moto.client("sns")
+    bus_url, bus_arn = moto.queue("crash-bus")
+    events_api.put_rule(Name="all", EventPattern=json.dumps({"source": ["outpostwatch"]}))
+    events_api.put_targets(Rule="all", Targets=[{"Id": "q", "Arn": bus_arn}])
+    topic = sns_api.create_topic(Name="crash")["TopicArn"]
+    topic_url, topic_arn = moto.queue("crash-topic")
+    sns_api.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=topic_arn)
+    from aws_fakes import PAGERDUTY_KEY as key
+    pd = FakePagerDuty(key)
+    sim = Simulator(binary, speed=4)
+    try:
+        extra = (f'[[eventbridge]]\nname = "bus"\nendpoint = "{moto.url}"\n\n'
+                 f'[[sns]]\nname = "topic"\ntopic_arn = "{topic}"\nendpoint = "{moto.url}"\n\n'
+                 f'[[pagerduty]]\nname = "oncall"\nrouting_key = "{key}"\nurl = "{pd.url}"\n'
+                 f'events = ["order.status_changed", "line_item.status_changed"]\n')
+        config = write_config(tmp_path / "c.toml", sim.url, tmp_path / "s.db", webhook_url=receiver.url,
+                              journald=False, interval="100ms", extra=extra)
+        rng = random.Random(4321)
+        for _ in range(kills):
+            proc, notify = start_daemon(binary, config, tmp_path)
+            time.sleep(rng.uniform(0.05, 0.6))
+            proc.kill()
+            proc.wait()
+            notify.close()
+        history = run_until_drained(binary, config, tmp_path, sim)
+    finally:
+        sim.stop()
+        pd.stop()
+    by_order = {}
+    for e in history:
+        by_order.setdefault(e["order"]["id"], []).append(e["sequence"])
+    for order, seqs in by_order.items():
+        assert sorted(seqs) == list(range(1, len(seqs) + 1)), f"{order}: {seqs}"
+    expected = [e["id"] for e in history if e["type"] != "order.first_seen"]
+    failed = json.loads(run_cli(binary, "deliveries", "--state", "failed", "--json", config=config, check=0).stdout)
+    assert not failed, failed
+    received = {
+        "webhook": [e["id"] for e in receiver.events()],
+        "eventbridge": [json.loads(m["Body"])["detail"]["id"] for m in moto.drain(bus_url)],
+        "sns": [json.loads(json.loads(m["Body"])["Message"])["id"] for m in moto.drain(topic_url)],
+    }
+    for kind, ids in received.items():
+        assert set(expected) <= set(ids), f"{kind}: events never delivered"
+        assert len(ids) - len(set(ids)) <= kills * 10, f"{kind}: more duplicates than deliveries in flight"
+    pd_types = {e["id"]: e["type"] for e in history}
+    triggering = [i for i in expected if pd_types[i] in ("order.status_changed", "line_item.status_changed")]
+    assert triggering and len(pd.accepted) >= len(triggering)
+    assert not pd.invalid

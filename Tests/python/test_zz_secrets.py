@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import conftest
+from aws_fakes import PAGERDUTY_KEY
 from conftest import (AWS_SECRET, ORDER_1, ORDER_2, WEBHOOK_SECRET, Receiver, Simulator, daemon_env, need,
                       run_cli, wait_for, write_config)
 
@@ -33,6 +34,7 @@ SECRETS = {
     "the AWS secret access key": AWS_SECRET,
     "the AWS session token": SESSION_TOKEN,
     "the webhook secret": WEBHOOK_SECRET,
+    "the PagerDuty routing key": PAGERDUTY_KEY,
     "the webhook secret's base64 part": WEBHOOK_SECRET[len("whsec_"):],
     "the webhook key bytes": WEBHOOK_KEY.decode("latin-1"),
     "the broken config's webhook secret": BROKEN_SECRET[len("whsec_"):],
