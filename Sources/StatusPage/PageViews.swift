@@ -13,24 +13,16 @@ enum PageViews {
     /// `/orders/ORDER_ID`, the id percent-encoded.
     static func href(_ orderId: String) -> String { "/orders/" + TrackingTemplates.percentEncoded(orderId) }
 
-    static func row(_ r: StatusRow, now: Date) -> [String: Any] {
+    /// The facts of the order page's header: what `/` shows of the order, and more.
+    static func header(_ r: StatusRow, now: Date) -> [String: Any] {
         let status = r.status ?? "UNKNOWN"
         var view: [String: Any] = [
-            "orderId": r.orderId,
-            "href": href(r.orderId),
-            "status": status,
-            "colorIndex": StatusPalette.index(for: status),
-            "attention": Attention.rank(r) <= 1,
-            "failing": r.failing,
-            "notFound": r.notFound,
-            "items": r.lineItemsByStatus.sorted { $0.key < $1.key }.map { status, count -> [String: Any] in
-                ["status": status, "count": count, "colorIndex": StatusPalette.index(for: status)]
-            },
+            "orderId": r.orderId, "status": status, "colorIndex": StatusPalette.index(for: status),
+            "notFound": r.notFound, "failing": r.failing,
         ]
         if let label = r.label { view["label"] = label }
         if let outpost = r.outpostId { view["outpostId"] = outpost }
         if let error = r.lastError { view["lastError"] = error }
-        if !r.failing, r.consecutiveFailures > 0 { view["errors"] = r.consecutiveFailures }
         if let change = time(r.lastChangeAt, now: now) { view["change"] = change }
         if let poll = time(r.lastPollAt, now: now) { view["poll"] = poll }
         return view
@@ -38,7 +30,7 @@ enum PageViews {
 
     static func order(_ d: OrderDetail, tracking: TrackingTemplates) -> [String: Any] {
         let now = d.now
-        var view = row(d.row, now: now)
+        var view = header(d.row, now: now)
         view["title"] = "outpostwatch: \(d.row.label ?? d.row.orderId)"
         view["heading"] = d.row.label ?? d.row.orderId
         view["nowISO"] = ISO8601.format(now)

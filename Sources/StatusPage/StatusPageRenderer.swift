@@ -39,7 +39,7 @@ public struct StatusPageRenderer: Sendable {
             "nowISO": ISO8601.format(now),
             "palette": Self.palette,
             "hasRows": !rows.isEmpty,
-            "rows": sorted.map { PageViews.row($0, now: now) },
+            "rows": sorted.map { RowView($0, now: now) },
         ]
         return library.render(context, withTemplate: "index") ?? ""
     }

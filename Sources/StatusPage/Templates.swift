@@ -61,13 +61,13 @@ enum Templates {
         <thead><tr><th>Order</th><th>Status</th><th>Line items</th><th>Last change</th><th>Last poll</th><th>Attention</th></tr></thead>
         <tbody>
         {{#rows}}
-        <tr class="order{{#attention}} attention{{/attention}}" id="row-{{orderId}}">
-        <td><a href="{{href}}">{{#label}}<span class="label">{{label}}</span><br>{{/label}}<code>{{orderId}}</code></a>{{#outpostId}}<div class="sub">outpost <code>{{outpostId}}</code></div>{{/outpostId}}</td>
+        <tr class="{{rowClass}}" id="row-{{orderId}}">
+        <td><a href="{{href}}">{{#hasLabel}}<span class="label">{{label}}</span><br>{{/hasLabel}}<code>{{orderId}}</code></a>{{#hasOutpost}}<div class="sub">outpost <code>{{outpostId}}</code></div>{{/hasOutpost}}</td>
         <td><span class="badge c{{colorIndex}}">{{status}}</span></td>
         <td>{{#items}}<span class="chip"><i class="c{{colorIndex}}"></i>{{count}} {{status}}</span>{{/items}}{{^items}}<span class="sub">none</span>{{/items}}</td>
-        <td>{{#change}}<time datetime="{{iso}}" title="{{iso}}">{{ago}}</time>{{/change}}{{^change}}<span class="sub">never</span>{{/change}}</td>
-        <td>{{#poll}}<time datetime="{{iso}}" title="{{iso}}">{{ago}}</time>{{/poll}}{{^poll}}<span class="sub">never</span>{{/poll}}</td>
-        <td>{{#notFound}}<span class="marker notfound">not found</span>{{/notFound}}{{#failing}}<span class="marker failing" title="{{lastError}}">failing</span>{{/failing}}{{#errors}}<span class="marker errors" title="{{lastError}}">{{errors}} failed poll(s)</span>{{/errors}}{{#stalled}}<span class="marker stalled">stalled</span>{{/stalled}}</td>
+        <td><time title="{{changeISO}}">{{changeAgo}}</time></td>
+        <td><time title="{{pollISO}}">{{pollAgo}}</time></td>
+        <td>{{#markers}}<span class="marker {{kind}}" title="{{title}}">{{text}}</span>{{/markers}}</td>
         </tr>
         {{/rows}}
         </tbody>
