@@ -66,6 +66,7 @@ demo: build
 bench: build-tests
 	$(SWIFT) test $(SWIFTFLAGS) --skip-build --filter Benchmarks
 	OUTPOSTWATCH_BIN=$(BIN) $(PYTHON) bench/run.py
+	OUTPOSTWATCH_BIN=$(BIN) $(PYTHON) bench/status_page.py
 
 ## reliability: the long fault-injection suite (a short subset runs in make test): daemon
 ## crashes, receiver outages, throttling storms, store faults, fuzzing, then the secrets scan
