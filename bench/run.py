@@ -9,22 +9,23 @@ Method
   (the signature is checked as usual). Measured at 0, 20 and 50 ms (`--latency-ms`).
 - Each process is measured by itself: CPU (user+sys of all its threads) and context switches
   (voluntary+involuntary) from wait4, which counts them exactly; peak RSS from GNU time's %M
-  (`/usr/bin/time`, which forks from a 2 MiB process) or, without it, VmHWM from
+  (`/usr/bin/time` forks its child from a 1 MiB process) or, without it, VmHWM from
   /proc/PID/status sampled every 5 ms until the process ends. Never wait4's ru_maxrss of a
   child of Python: after vfork+exec it carries the Python parent's peak.
 - `once`: a poll of every order, nothing changed, outpostwatch and the boto3 loop in interleaved
   rounds (outpostwatch, boto3, outpostwatch, boto3, ...) at each latency, after one cold round
   each (empty database, every order first seen). Medians with min-max; ratios from medians.
   Also the 10 %-changed case (10 % of the orders changed before each round) at 0 ms.
+  outpostwatch runs with concurrency = 16, max_rps = 100000 (no pacing), journald off.
   "boto3 loop" is the CPU the boto3 process spent inside its polling loop (the script measures
   it with process_time), i.e. without interpreter start, imports and client creation: the
   steady-state figure `run` is compared with.
 - `run`: the daemon in its steady state. `interval` = orders / rate, so N orders give about
   100 polls/s (and 20 orders about 1 poll/s); after the startup spread (min(interval, 60 s))
   plus a margin, the latencies are cycled in windows (0, 20, 50, 0, 20, 50, ...) on the same
-  process, each after a short settle. Per window: CPU from the per-thread
-  /proc/PID/task/*/schedstat run times (nanoseconds; /proc/PID/stat ticks if a thread ended in
-  the window), context switches summed over /proc/PID/task/*/status, polls from the
+  process, each after a short settle; concurrency = 16, max_rps = twice the rate. Per window: CPU from the per-thread
+  /proc/PID/task/*/schedstat run times (nanoseconds; when a thread ended in the window, the
+  /proc/PID/stat difference if larger), context switches summed over /proc/PID/task/*/status, polls from the
   simulator's GetOrder call count. Medians over windows with min-max.
 - RSS: peak RSS of `once` (cold: empty database; warm: nothing changed) at each size of
   `--rss-orders`; of `run` (VmHWM and VmRSS after the windows).
