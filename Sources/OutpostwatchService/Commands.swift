@@ -35,7 +35,7 @@ public enum Commands {
         let sinks = runtime.sinks
         let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
                             route: { sinks.route($0) }, logger: logger, onCommit: { _ in })
-        let report = await poller.pollAllOnce()
+        let report = await poller.pollAllOnce(progress: Terminal.onceProgress())
         _ = await runtime.makeDispatcher().drainOnce()
         await runtime.shutdown()
         if json {

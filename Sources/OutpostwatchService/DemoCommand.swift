@@ -18,7 +18,7 @@ import WatchStore
 public enum DemoCommand {
     public static func run(speed: Double, keep: Bool, color: Bool) async throws {
         guard speed > 0, speed.isFinite else { throw CommandFailure(.usage, "--speed: expected a number > 0") }
-        let style = TerminalStyle(enabled: color && isatty(STDOUT_FILENO) == 1)
+        let style = TerminalStyle(enabled: Terminal.colorAllowed(fd: STDOUT_FILENO, requested: color))
         let started = ContinuousClock.now
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("outpostwatch-demo-\(getpid())")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)

@@ -41,8 +41,10 @@ public actor Poller {
     var settledAnswers: [String: Int] = [:]
     /// ``loadSchedule()`` ran, so ``run()`` need not load again.
     private var scheduleLoaded = false
-    /// What ``pollAllOnce()`` collects while its loop runs; `nil` in the daemon.
+    /// What ``pollAllOnce(progress:)`` collects while its loop runs; `nil` in the daemon.
     var onceReport: OnceReport?
+    /// ``pollAllOnce(progress:)``'s progress: the orders whose poll ended, out of how many.
+    private var onceProgress: (done: Set<String>, total: Int, report: @Sendable (_ done: Int, _ total: Int) -> Void)?
 
     /// - Parameters:
     ///   - route: the sinks an event goes to (the store writes one pending delivery per sink).
@@ -107,17 +109,23 @@ public actor Poller {
     /// every result, and reports: the `once` command. Not meant to run alongside ``run()``.
     ///
     /// Terminal orders are included unless `terminal_interval = "off"` (which means: no longer polled).
-    public func pollAllOnce() async -> OnceReport {
+    /// - Parameter progress: called with (orders done, orders in all) each time an order's poll
+    ///   ends, answered or failed (a throttled poll is tried again, and counts when it ends).
+    public func pollAllOnce(progress: (@Sendable (_ done: Int, _ total: Int) -> Void)? = nil) async -> OnceReport {
         schedule = PollSchedule(mode: .once(throttleAttempts: Self.onceThrottleAttempts), poll: settings.poll,
                                 discover: settings.discover, heartbeat: heartbeatInterval,
                                 stallDetection: !settings.stall.isEmpty)
         onceReport = OnceReport()
-        defer { onceReport = nil }
+        defer { onceReport = nil; onceProgress = nil }
         do {
             try await store.syncWatchSet(configOrders, source: .config)
             let orders = try await store.activeSchedule()
             schedule.load(orders, now: .now)
             forgetUnwatchedAnswers(orders)
+            if let progress {
+                onceProgress = ([], orders.count, progress)
+                progress(0, orders.count)
+            }
         } catch {
             return OnceReport(failures: [PollFailure(orderId: nil, message: "state store: \(error)")])
         }
@@ -251,6 +259,15 @@ public actor Poller {
         }
         let action = schedule.pollCompleted(orderId, completion, now: .now)
         reportStatusIfChanged()
+        var ended = completion != .throttled
+        if case .gaveUp = action { ended = true }
+        if var progress = onceProgress, ended {
+            progress.done.insert(orderId)
+            // Orders [[discover]] found during the run count too.
+            progress.total = max(progress.total, progress.done.count + schedule.scheduledOrders.count)
+            onceProgress = progress
+            progress.report(progress.done.count, progress.total)
+        }
         apply(action, failure: PollFailure(
             orderId: orderId, message: "throttled by the API \(Self.onceThrottleAttempts) times"))
     }
