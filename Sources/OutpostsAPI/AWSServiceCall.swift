@@ -28,6 +28,18 @@ public struct AWSServiceCall: Sendable {
         self.userAgent = "outpostwatch/\(applicationVersion) md/\(service) lang/swift os/linux"
     }
 
+    /// The provider's current credentials, or an ``OutpostsError`` of kind `.credentials` saying
+    /// why there are none (the one place AWS calls turn a credential failure into an error).
+    static func credentials(from provider: any CredentialProvider) async throws -> AWSCredentials {
+        do {
+            return try await provider.credentials()
+        } catch let error as CredentialError {
+            throw OutpostsError(kind: .credentials, message: error.description)
+        } catch {
+            throw OutpostsError(kind: .credentials, message: "no AWS credentials: \(type(of: error))")
+        }
+    }
+
     /// An answer of any status, fully read.
     public struct Response: Sendable {
         public var status: Int
@@ -41,14 +53,7 @@ public struct AWSServiceCall: Sendable {
     /// answer could be had; any answer, error statuses included, is returned.
     public func post(body: [UInt8], headers: [(String, String)], timeout: Duration,
                      operation: String) async throws -> Response {
-        let current: AWSCredentials
-        do {
-            current = try await credentials.credentials()
-        } catch let error as CredentialError {
-            throw OutpostsError(kind: .credentials, message: error.description)
-        } catch {
-            throw OutpostsError(kind: .credentials, message: "no AWS credentials: \(type(of: error))")
-        }
+        let current = try await Self.credentials(from: credentials)
         var base = endpoint.url.absoluteString
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base + "/") else {

@@ -194,14 +194,7 @@ public final class OutpostsClient: Sendable {
 
     /// One signed HTTP exchange, bounded by the request timeout, the body capped at 1 MiB.
     private func attemptOnce(url: URL, operation: String, attempt: Int, invocationId: String) async throws -> RawResponse {
-        let currentCredentials: AWSCredentials
-        do {
-            currentCredentials = try await credentials.credentials()
-        } catch let error as CredentialError {
-            throw OutpostsError(kind: .credentials, message: error.description)
-        } catch {
-            throw OutpostsError(kind: .credentials, message: "no AWS credentials: \(type(of: error))")
-        }
+        let currentCredentials = try await AWSServiceCall.credentials(from: credentials)
         let signed = signer.sign(method: "GET", url: url, headers: [
             ("User-Agent", userAgent),
             ("amz-sdk-invocation-id", invocationId),

@@ -225,6 +225,21 @@ struct ConfigLoaderTests {
          "webhook.concurrency: 0 is out of range: must be at least 1"),
         ("[[webhook]]\nname = \"a\"\nurl = \"https://h/\"\nmax_age = \"3 days\"\n", 4, 11, "webhook.max_age: bad duration"),
         ("[poll]\ninterval = 1979-05-27\n", 2, 12, "dates and times are not supported"),
+        // [[eventbridge]], [[sns]], [[pagerduty]] (docs/configuration.md)
+        ("[[eventbridge]]\nname = \"b\"\nsource = \"aws.outposts\"\n", 3, 10,
+         "eventbridge.source: \"aws.outposts\" starts with \"aws.\""),
+        ("[[sns]]\nname = \"t\"\ntopic_arn = \"arn:aws:sns:us-west-2:1111:orders\"\n", 3, 13,
+         "sns.topic_arn: \"arn:aws:sns:us-west-2:1111:orders\" is not an SNS topic ARN"),
+        ("[[sns]]\nname = \"t\"\n", 1, 1, "[[sns]]: missing required key topic_arn"),
+        ("[[webhook]]\nname = \"x\"\nurl = \"https://h/\"\n[[sns]]\nname = \"x\"\ntopic_arn = \"arn:aws:sns:us-west-2:111111111111:t\"\n",
+         5, 8, "sns.name: duplicate sink name x (already used at 2:8)"),
+        ("[[pagerduty]]\nname = \"journald\"\nrouting_key = \"k\"\n", 2, 8, "pagerduty.name: \"journald\" is reserved"),
+        ("[[pagerduty]]\nname = \"p\"\nrouting_key = \"k\"\nrouting_key_file = \"/k\"\n", 4, 1,
+         "pagerduty: set either routing_key or routing_key_file, not both"),
+        ("[[pagerduty]]\nname = \"p\"\nrouting_key = \"k\"\nurl = \"http://events.example.com/v2/enqueue\"\n", 4, 7,
+         "pagerduty.url:"),
+        ("[[eventbridge]]\nname = \"b\"\naccount = \"prod\"\n", 3, 1, "unknown key account"),
+        ("[[eventbridge]]\nname = \"b\"\nevents = [\"order.shiped\"]\n", 3, 11, "eventbridge.events: unknown event type"),
     ] as [(String, Int, Int, String)])
     func errorKinds(text: String, line: Int, column: Int, message: String) throws {
         let result = parse(text)

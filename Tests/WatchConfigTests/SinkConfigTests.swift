@@ -58,27 +58,6 @@ struct SinkConfigTests {
         #expect(!summary.contains("R0123456789ABCDEF"), "the routing key never shows")
     }
 
-    @Test("refused values, each at its position", arguments: [
-        ("[[eventbridge]]\nname = \"b\"\nsource = \"aws.outposts\"\n", 5, 10, "eventbridge.source: \"aws.outposts\" starts with \"aws.\""),
-        ("[[sns]]\nname = \"t\"\ntopic_arn = \"arn:aws:sns:us-west-2:1111:orders\"\n", 5, 13, "sns.topic_arn: \"arn:aws:sns:us-west-2:1111:orders\" is not an SNS topic ARN"),
-        ("[[sns]]\nname = \"t\"\n", 3, 1, "[[sns]]: missing required key topic_arn"),
-        ("[[webhook]]\nname = \"x\"\nurl = \"https://h/\"\n[[sns]]\nname = \"x\"\ntopic_arn = \"arn:aws:sns:us-west-2:111111111111:t\"\n",
-         7, 8, "sns.name: duplicate sink name x (already used at 4:8)"),
-        ("[[pagerduty]]\nname = \"journald\"\nrouting_key = \"k\"\n", 4, 8, "pagerduty.name: \"journald\" is reserved"),
-        ("[[pagerduty]]\nname = \"p\"\nrouting_key = \"k\"\nrouting_key_file = \"/k\"\n", 6, 1, "pagerduty: set either routing_key or routing_key_file, not both"),
-        ("[[pagerduty]]\nname = \"p\"\nrouting_key = \"k\"\nurl = \"http://events.example.com/v2/enqueue\"\n", 6, 7, "pagerduty.url:"),
-        ("[[eventbridge]]\nname = \"b\"\naccount = \"prod\"\n", 5, 1, "unknown key account"),
-        ("[[eventbridge]]\nname = \"b\"\nevents = [\"order.shiped\"]\n", 5, 11, "eventbridge.events: unknown event type"),
-    ] as [(String, Int, Int, String)])
-    func refused(text: String, line: Int, column: Int, message: String) throws {
-        let result = parse(text)
-        #expect(result.settings == nil)
-        let error = try #require(result.errors.first, "no error for:\n\(text)")
-        #expect(result.errors.count == 1, "\(result.errors)")
-        #expect(error.line == line && error.column == column, "\(error)")
-        #expect(error.message.contains(message), "\(error)")
-    }
-
     @Test("a routing key never appears in errors; without one the systemd credential is expected")
     func routingKeySources() throws {
         let bad = parse("[[pagerduty]]\nname = \"p\"\nrouting_key = \"SECRET KEY\"\n")

@@ -18,6 +18,29 @@ ACCESS_KEY = "AKIDTESTEXAMPLE"
 PAGERDUTY_KEY = "R0utingKeyDoNotLeak0123456789abc"
 
 
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler that answers with one call and logs nothing."""
+
+    def reply(self, status, data, content_type, headers=()):
+        self.send_response(status)
+        self.send_header("content-type", content_type)
+        for name, value in headers:
+            self.send_header(name, value)
+        self.send_header("content-length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args):
+        pass
+
+
+def serve(handler):
+    """A threading HTTP server on a free loopback port: (server, port)."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, server.server_address[1]
+
+
 class Moto:
     """`python -m moto.server` on a free loopback port."""
 
@@ -110,7 +133,7 @@ class VerifyingAWS:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 headers = list(self.headers.items())
@@ -131,7 +154,7 @@ class VerifyingAWS:
                     fake.calls.append(("publish", params))
                     xml = ("<PublishResponse><PublishResult><MessageId>m-%d</MessageId></PublishResult>"
                            "</PublishResponse>" % len(fake.calls))
-                    self.send(200, xml.encode(), "text/xml")
+                    self.reply(200, xml.encode(), "text/xml")
 
             def put_events(self, request):
                 entries = request["Entries"]
@@ -154,23 +177,11 @@ class VerifyingAWS:
                            "<RequestId>r-1</RequestId></ErrorResponse>" % (obj["__type"].replace("Exception", "")
                                                                             if obj["__type"] == "ThrottlingException"
                                                                             else obj["__type"], obj["message"]))
-                    return self.send(status, xml.encode(), "text/xml")
-                self.send(status, json.dumps(obj).encode(), "application/x-amz-json-1.1")
+                    return self.reply(status, xml.encode(), "text/xml")
+                self.reply(status, json.dumps(obj).encode(), "application/x-amz-json-1.1")
 
-            def send(self, status, data, content_type):
-                self.send_response(status)
-                self.send_header("content-type", content_type)
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
+        self.server, self.port = serve(Handler)
         self.url = f"http://127.0.0.1:{self.port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def put_entries(self):
         with self.lock:
@@ -195,7 +206,7 @@ class FakePagerDuty:
         self.lock = threading.Lock()
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 with fake.lock:
@@ -215,22 +226,11 @@ class FakePagerDuty:
                                "errors": problems or ["rejected by the test"]}
                 else:
                     payload = {"status": "throttled" if status == 429 else "error", "message": "try later"}
-                data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                if status == 429:
-                    self.send_header("retry-after", "1")
-                self.send_header("content-length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                self.reply(status, json.dumps(payload).encode(), "application/json",
+                           [("retry-after", "1")] if status == 429 else [])
 
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
+        self.server, self.port = serve(Handler)
         self.url = f"http://127.0.0.1:{self.port}/v2/enqueue"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
     def validate(self, body, content_type):
         problems = []

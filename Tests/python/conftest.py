@@ -239,6 +239,14 @@ def wait_for(predicate, timeout=20.0, interval=0.05, what="condition"):
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+def wait_outbox_drained(binary, config, timeout=30):
+    """Waits until `deliveries --state pending` lists nothing."""
+    def drained():
+        return not json.loads(run_cli(binary, "deliveries", "--state", "pending", "--json",
+                                      config=config, check=0).stdout)
+    wait_for(drained, timeout=timeout, what="the outbox to drain")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from conftest import (ORDER_1, ORDER_2, Simulator, daemon_env, run_cli, wait_for, write_config)
+from conftest import (ORDER_1, ORDER_2, Simulator, daemon_env, run_cli, wait_for, wait_outbox_drained,
+                      write_config)
 
 FULL = os.environ.get("RELIABILITY_FULL") == "1"
 
@@ -136,11 +137,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(binary, rec
         try:
             wait_for(lambda: notify.has("READY=1"), what="READY=1")
             time.sleep(2)
-            def settled():
-                pending = json.loads(run_cli(binary, "deliveries", "--state", "pending", "--json",
-                                             config=config, check=0).stdout)
-                return not pending
-            wait_for(settled, timeout=30, what="the outbox to drain")
+            wait_outbox_drained(binary, config)
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(10)

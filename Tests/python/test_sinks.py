@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from conftest import (ORDER_1, ORDER_2, Simulator, need, run_cli, wait_for, write_config)
+from conftest import (ORDER_1, ORDER_2, Simulator, need, run_cli, wait_for, wait_outbox_drained, write_config)
 from test_daemon import start_daemon
 
 
@@ -36,12 +36,7 @@ def run_until_drained(binary, config, tmp_path, sim, seconds=2):
                  what="both orders first seen")
         sim.advance(to="end")
         time.sleep(seconds)
-
-        def settled():
-            pending = json.loads(run_cli(binary, "deliveries", "--state", "pending", "--json",
-                                         config=config, check=0).stdout)
-            return not pending
-        wait_for(settled, timeout=60, what="the outbox to drain")
+        wait_outbox_drained(binary, config, timeout=60)
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
