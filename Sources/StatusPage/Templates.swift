@@ -66,7 +66,7 @@ enum Templates {
         <td><span class="badge c{{colorIndex}}">{{status}}</span></td>
         <td>{{#items}}<span class="chip"><i class="c{{colorIndex}}"></i>{{count}} {{status}}</span>{{/items}}{{^items}}<span class="sub">none</span>{{/items}}</td>
         <td><time title="{{changeISO}}">{{changeAgo}}</time></td>
-        <td><time title="{{pollISO}}">{{pollAgo}}</time></td>
+        <td>{{pollAgo}}</td>
         <td>{{#markers}}<span class="marker {{kind}}" title="{{title}}">{{text}}</span>{{/markers}}</td>
         </tr>
         {{/rows}}

@@ -137,3 +137,13 @@ def test_browser_draws_the_timeline_and_links_tracking(chromium, daemon, tmp_pat
     assert HOSTILE_TRACKING in text and ITEM in text and "0a:1b:2c:3d:4e:5f" in text
     assert "delivered" in text   # the webhook's delivery state, per event
     assert not screenshot(chromium, tmp_path, url, "order-page.png")
+
+
+def test_the_console_check_sees_a_csp_violation(chromium, tmp_path):
+    """The check the page tests rely on is not blind: a page whose script and style break its
+    own CSP yields complaints."""
+    page = tmp_path / "violating.html"
+    page.write_text('<html><head><meta http-equiv="Content-Security-Policy" content="default-src \'none\'"></head>'
+                    '<body><script>console.log(1)</script><p style="color:red">x</p></body></html>')
+    _, complaints = browse(chromium, tmp_path, page.as_uri(), "--dump-dom")
+    assert any("Content Security Policy" in c for c in complaints), complaints
