@@ -61,6 +61,17 @@ def start_daemon(binary, config, tmp_path, extra_env=None):
     return proc, notify
 
 
+def kill_at_random_moments(binary, config, tmp_path, kills, seed):
+    """Starts the daemon and SIGKILLs it after a random 0.05–0.6 s, `kills` times."""
+    rng = random.Random(seed)
+    for _ in range(kills):
+        proc, notify = start_daemon(binary, config, tmp_path)
+        time.sleep(rng.uniform(0.05, 0.6))
+        proc.kill()
+        proc.wait()
+        notify.close()
+
+
 def test_notify_ready_status_watchdog_reload_stopping(binary, simulator, tmp_path):
     config = write_config(tmp_path / "c.toml", simulator.url, tmp_path / "s.db", journald=False)
     proc, notify = start_daemon(binary, config, tmp_path)
@@ -125,13 +136,7 @@ def test_sigkill_at_random_moments_loses_nothing_and_doubles_nothing(binary, rec
     try:
         config = write_config(tmp_path / "c.toml", sim.url, tmp_path / "s.db", webhook_url=receiver.url,
                               journald=False, interval="100ms")
-        rng = random.Random(1234)
-        for _ in range(kills):
-            proc, notify = start_daemon(binary, config, tmp_path)
-            time.sleep(rng.uniform(0.05, 0.6))
-            proc.kill()
-            proc.wait()
-            notify.close()
+        kill_at_random_moments(binary, config, tmp_path, kills, seed=1234)
         sim.advance(to="end")
         proc, notify = start_daemon(binary, config, tmp_path)
         try:

@@ -10,7 +10,7 @@ import urllib.request
 import pytest
 
 from conftest import (ORDER_1, ORDER_2, Simulator, need, run_cli, wait_for, wait_outbox_drained, write_config)
-from test_daemon import start_daemon
+from test_daemon import kill_at_random_moments, start_daemon
 
 
 @pytest.fixture
@@ -199,7 +199,6 @@ def test_sigkill_with_every_sink_kind(binary, moto, receiver, tmp_path):
     """SIGKILL at random instants with a webhook, EventBridge, SNS and PagerDuty configured:
     afterwards every event reached every sink, and no sink got an event more often than the
     kills could explain (a delivery in flight at a kill is sent again: at least once)."""
-    import random
     from aws_fakes import FakePagerDuty
     kills = 8
     events_api, sns_api = moto.client("events"), moto.client("sns")
@@ -219,13 +218,7 @@ def test_sigkill_with_every_sink_kind(binary, moto, receiver, tmp_path):
                  f'events = ["order.status_changed", "line_item.status_changed"]\n')
         config = write_config(tmp_path / "c.toml", sim.url, tmp_path / "s.db", webhook_url=receiver.url,
                               journald=False, interval="100ms", extra=extra)
-        rng = random.Random(4321)
-        for _ in range(kills):
-            proc, notify = start_daemon(binary, config, tmp_path)
-            time.sleep(rng.uniform(0.05, 0.6))
-            proc.kill()
-            proc.wait()
-            notify.close()
+        kill_at_random_moments(binary, config, tmp_path, kills, seed=4321)
         history = run_until_drained(binary, config, tmp_path, sim)
     finally:
         sim.stop()
