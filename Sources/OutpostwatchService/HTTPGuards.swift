@@ -32,14 +32,17 @@ struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token, !Self.openPaths.contains(request.uri.path) else { return try await next(request, context) }
-        guard Self.authorized(request.headers[.authorization], token: token) else {
+        guard BearerToken.authorized(request.headers[.authorization], token: token) else {
             return Response(status: .unauthorized,
                             headers: [.wwwAuthenticate: "Bearer realm=\"outpostwatch\"", .contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: .init(string: "401 unauthorized: send Authorization: Bearer TOKEN\n")))
         }
         return try await next(request, context)
     }
+}
 
+/// The bearer check itself: pure, so it is tested without a server.
+package enum BearerToken {
     /// Whether `header` is `Bearer TOKEN` (scheme case-insensitive) for exactly `token`.
     package static func authorized(_ header: String?, token: String) -> Bool {
         guard let header, header.count > 7, header.prefix(7).lowercased() == "bearer " else { return false }
