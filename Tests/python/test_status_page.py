@@ -329,3 +329,14 @@ def test_systemd_credential_http_token(binary, tmp_path):
         proc.wait(10)
         sim.stop()
         log.close()
+
+
+def test_an_empty_or_missing_token_file_stops_the_daemon_with_78(binary, tmp_path):
+    (tmp_path / "empty").write_text("\n")
+    for token_file in [tmp_path / "empty", tmp_path / "missing"]:
+        cfg = write_config(tmp_path / "c.toml", "http://127.0.0.1:9", tmp_path / "s.db", journald=False,
+                           extra=f'[http]\nlisten = "127.0.0.1:{free_port()}"\ntoken_file = "{token_file}"\n')
+        proc = subprocess.run([binary, "run", "--config", str(cfg)], env=daemon_env(), capture_output=True,
+                              text=True, timeout=30)
+        assert proc.returncode == 78, (token_file, proc.stderr)
+        assert str(token_file) in proc.stderr
