@@ -243,3 +243,37 @@ def test_sigkill_with_every_sink_kind(binary, moto, receiver, tmp_path):
     triggering = [i for i in expected if pd_types[i] in ("order.status_changed", "line_item.status_changed")]
     assert triggering and len(pd.accepted) >= len(triggering)
     assert not pd.invalid
+
+
+def test_sighup_adds_an_eventbridge_sink(binary, tmp_path):
+    """A sink added by a reload gets the events detected after it."""
+    need(__import__("importlib").util.find_spec("botocore") is not None, "botocore")
+    from aws_fakes import VerifyingAWS
+    fake = VerifyingAWS("events")
+    sim = Simulator(binary, speed=4)
+    try:
+        config = write_config(tmp_path / "c.toml", sim.url, tmp_path / "s.db", journald=False, interval="100ms")
+        proc, notify = start_daemon(binary, config, tmp_path)
+        try:
+            wait_for(lambda: notify.has("READY=1"), what="READY=1")
+            write_config(config, sim.url, tmp_path / "s.db", journald=False, interval="100ms",
+                         extra=f'[[eventbridge]]\nname = "bus"\nendpoint = "{fake.url}"\n')
+            before = len(notify.messages)
+            proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: any("READY=1" in m for _, m in notify.messages[before:]), what="READY=1 after reload")
+            sim.advance(to="end")
+            wait_for(lambda: fake.put_entries(), what="a PutEvents call after the reload")
+            wait_outbox_drained(binary, config)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+            notify.close()
+    finally:
+        sim.stop()
+        fake.stop()
+    assert fake.rejected == 0
+    sent = {json.loads(entry["Detail"])["id"] for entries in fake.put_entries() for entry in entries}
+    deliveries = json.loads(run_cli(binary, "deliveries", "--json", config=config, check=0).stdout)
+    bus = {d["event_id"] for d in deliveries if d["sink"] == "bus"}
+    assert bus and bus == sent
+    assert all(d["state"] == "delivered" and d["sink_kind"] == "eventbridge" for d in deliveries if d["sink"] == "bus")
