@@ -52,6 +52,8 @@ public struct AWSConfigFiles: Sendable {
     public let credentialsProfiles: [String: AWSConfigProfile]
     /// Profiles of the config file, by profile name (`[profile x]` → `x`).
     public let configProfiles: [String: AWSConfigProfile]
+    /// `[sso-session NAME]` sections of the config file, by NAME (IAM Identity Center).
+    public let ssoSessions: [String: AWSConfigProfile]
     /// Why a file that exists was treated as empty (unreadable), for error messages.
     public let notes: [String]
 
@@ -88,16 +90,18 @@ public struct AWSConfigFiles: Sendable {
         } ?? []
         self.credentialsProfiles = Dictionary(credentialSections, uniquingKeysWith: { _, last in last })
         self.configProfiles = Self.profileMap(configSections)
+        self.ssoSessions = Self.sectionMap(configSections, kind: "sso-session")
         self.notes = notes
     }
 
     /// Already-parsed contents, for callers that build files in memory.
     public init(credentialsFile: String, configFile: String, credentialsProfiles: [String: AWSConfigProfile],
-                configProfiles: [String: AWSConfigProfile]) {
+                configProfiles: [String: AWSConfigProfile], ssoSessions: [String: AWSConfigProfile] = [:]) {
         self.credentialsFile = credentialsFile
         self.configFile = configFile
         self.credentialsProfiles = credentialsProfiles
         self.configProfiles = configProfiles
+        self.ssoSessions = ssoSessions
         self.notes = []
     }
 
@@ -267,6 +271,17 @@ public struct AWSConfigFiles: Sendable {
             }
         }
         return profiles
+    }
+
+    /// `[sso-session NAME]` sections by NAME, as botocore's `build_profile_map` reads them.
+    static func sectionMap(_ sections: [(name: String, profile: AWSConfigProfile)], kind: String) -> [String: AWSConfigProfile] {
+        var map: [String: AWSConfigProfile] = [:]
+        for (name, profile) in sections where name.hasPrefix(kind) {
+            if let parts = shellSplit(name), parts.count == 2 {
+                map[parts[1]] = profile
+            }
+        }
+        return map
     }
 
     // MARK: - Private

@@ -75,8 +75,8 @@ struct ProfileResolver {
         return try await resolveWithoutRole(name, profile)
     }
 
-    /// botocore's profile providers for a profile: web identity, credentials-file keys,
-    /// credential_process, config-file keys.
+    /// botocore's profile providers for a profile: web identity, IAM Identity Center (SSO),
+    /// credentials-file keys, credential_process, config-file keys.
     func resolveWithoutRole(_ name: String, _ profile: AWSConfigProfile) async throws -> CredentialLookup {
         if let tokenFile = profile["web_identity_token_file"] {
             guard let roleArn = profile["role_arn"], !roleArn.isEmpty else {
@@ -86,6 +86,10 @@ struct ProfileResolver {
                 roleArn: roleArn, tokenFile: CredentialSupport.expandPath(tokenFile, environment: environment),
                 sessionName: profile["role_session_name"], sts: sts(), origin: "web identity of profile \(name)")
             return try await provider.lookup()
+        }
+        if let sso = try SSOProfileSettings(profileName: name, profile: profile, files: files) {
+            return try await SSOCredentialProvider(profileName: name, settings: sso, environment: environment,
+                                                   httpClient: httpClient).lookup()
         }
         if let section = files.credentialsProfiles[name], StaticProfileKeys.has(section) {
             return .found(try StaticProfileKeys.credentials(from: section, source: "shared credentials file \(files.credentialsFile) (profile \(name))"))
