@@ -34,7 +34,7 @@ enum PageViews {
         view["title"] = "outpostwatch: \(d.row.label ?? d.row.orderId)"
         view["heading"] = d.row.label ?? d.row.orderId
         view["nowISO"] = ISO8601.format(now)
-        if !d.timeline.phases.isEmpty { view["svg"] = svg(TimelineGeometry.layout(d.timeline, now: now), now: now) }
+        if !d.timeline.phases.isEmpty { view["svg"] = svg(TimelineGeometry.layout(d.timeline, now: now, width: 1140), now: now) }
         let items = (d.snapshot?.lineItems ?? []).map { lineItem($0, tracking: tracking) }
         view["hasLineItems"] = !items.isEmpty
         view["lineItems"] = items
@@ -106,11 +106,14 @@ enum PageViews {
                     "title": title, "textY": n(lane.y + TimelineGeometry.laneHeight / 2 + 4),
                     "segments": lane.segments.map { s -> [String: Any] in
                         let to = s.to.map(ISO8601.format) ?? "now"
+                        // The start date next to the status when both fit in the segment.
+                        let since = TimelineGeometry.tickLabel(s.from, span: span)
+                        let dateFits = Double(s.status.count + 3 + since.count) * TimelineGeometry.characterWidth + 8 <= s.width
                         let duration = RelativeTime.compact((s.to ?? now).timeIntervalSince(s.from))
                         return [
                             "status": s.status, "x": n(s.x), "y": n(lane.y), "width": n(s.width),
                             "height": n(TimelineGeometry.laneHeight), "color": StatusPalette.colors[s.colorIndex],
-                            "labelFits": s.labelFits, "textX": n(s.x + 5),
+                            "labelFits": s.labelFits, "dateFits": dateFits, "since": since, "textX": n(s.x + 5),
                             "textY": n(lane.y + TimelineGeometry.laneHeight / 2 + 4),
                             "tooltip": "\(s.status): \(ISO8601.format(s.from)) to \(to) (\(duration))",
                         ]

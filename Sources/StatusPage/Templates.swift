@@ -97,7 +97,7 @@ enum Templates {
         {{#ticks}}<line x1="{{x}}" y1="18" x2="{{x}}" y2="{{bottom}}" stroke="#e3e8ee"/><text x="{{x}}" y="12" text-anchor="middle" fill="#5b6675">{{label}}</text>
         {{/ticks}}
         {{#lanes}}<text x="6" y="{{textY}}" fill="#1d2430" font-weight="600">{{title}}</text>
-        {{#segments}}<g class="segment" data-status="{{status}}"><rect x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" rx="3" fill="{{color}}"><title>{{tooltip}}</title></rect>{{#labelFits}}<text x="{{textX}}" y="{{textY}}" fill="#fff">{{status}}</text>{{/labelFits}}</g>
+        {{#segments}}<g class="segment" data-status="{{status}}"><rect x="{{x}}" y="{{y}}" width="{{width}}" height="{{height}}" rx="3" fill="{{color}}"><title>{{tooltip}}</title></rect>{{#labelFits}}<text x="{{textX}}" y="{{textY}}" fill="#fff">{{status}}{{#dateFits}} · {{since}}{{/dateFits}}</text>{{/labelFits}}</g>
         {{/segments}}
         {{/lanes}}
         <line x1="{{nowX}}" y1="18" x2="{{nowX}}" y2="{{bottom}}" stroke="#c73636" stroke-width="2" stroke-dasharray="4 3"/><text x="{{nowX}}" y="{{nowLabelY}}" text-anchor="middle" fill="#c73636" font-weight="600">now</text>

@@ -57,6 +57,8 @@ import WatchStore
         #expect(html.contains("<svg"))
         #expect(html.components(separatedBy: "<g class=\"segment\"").count - 1 == 3)   // order: 2 stays, line item: 1
         #expect(html.contains(">now</text>"))
+        // A wide segment says when its stay began.
+        #expect(html.contains(">PREPARING · \(TimelineGeometry.tickLabel(now.addingTimeInterval(-5 * 86400), span: 5 * 86400))</text>"))
         // The tracking link's number is URL-encoded, then HTML-escaped in the attribute.
         #expect(html.contains("href=\"https://www.ups.com/track?loc=en_US&amp;tracknum=%3Cscript%3E"))
     }
