@@ -124,7 +124,8 @@ class VerifyingAWS:
 
     def __init__(self, service):
         self.service = service
-        self.calls = []          # (entries or params, verified)
+        self.calls = []          # (kind, entries or params)
+        self.times = []          # time.monotonic() of every verified call
         self.raw = []            # (method, url, headers, body) of every request
         self.fail_each_once = False
         self.failed_once = set()
@@ -144,6 +145,7 @@ class VerifyingAWS:
                     if problem:
                         fake.rejected += 1
                         return self.answer(403, {"__type": "InvalidSignatureException", "message": problem})
+                    fake.times.append(time.monotonic())
                     if fake.throttle > 0:
                         fake.throttle -= 1
                         fake.calls.append(("throttled", None))

@@ -141,6 +141,8 @@ def test_signatures_partial_retries_and_throttling(binary, tmp_path, figures):
     published = [json.loads(json.loads(p["Message"])["default"])["id"] for kind, p in sns_fake.calls if kind == "publish"]
     assert sorted(published) == sorted(expected)
     assert [kind for kind, _ in events_fake.calls[:2]] == ["throttled", "throttled"]
+    # Throttling slows the sink: 0.5 s after the first throttled call, 1 s after the second.
+    assert events_fake.times[2] - events_fake.times[0] >= 1.4, events_fake.times[:3]
     # A tampered request is refused: the fake does check.
     method, url, headers, body = events_fake.raw[-1]
     from aws_fakes import verify_sigv4

@@ -10,6 +10,8 @@ import WatchModel
 public struct EventBridgeSink: BatchEventSink, CustomStringConvertible {
     public let settings: EventBridgeSettings
     public let client: EventBridgeClient
+    /// Throttling slows the whole sink down, not only the throttled deliveries.
+    private let gate = ThrottleGate()
 
     public init(settings: EventBridgeSettings, client: EventBridgeClient) {
         self.settings = settings
@@ -37,9 +39,12 @@ public struct EventBridgeSink: BatchEventSink, CustomStringConvertible {
     public func send(batch: [StoredEvent]) async -> [SinkOutcome] {
         guard !batch.isEmpty else { return [] }
         let results: [EventBridgeClient.EntryResult]
+        await gate.waitTurn()
         do {
             results = try await client.putEvents(batch.map(entry(for:)), timeout: settings.common.timeout)
+            await gate.record(throttled: results.contains { $0.errorCode == "ThrottlingException" })
         } catch let error as OutpostsError {
+            await gate.record(throttled: error.kind == .throttling)
             if error.kind == .authentication { await client.call.credentials.invalidate() }
             return Array(repeating: .aws(error), count: batch.count)
         } catch {

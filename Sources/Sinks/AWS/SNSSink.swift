@@ -7,6 +7,8 @@ import WatchModel
 public struct SNSSink: EventSink, CustomStringConvertible {
     public let settings: SNSSettings
     public let client: SNSClient
+    /// Throttling slows the whole sink down, not only the throttled deliveries.
+    private let gate = ThrottleGate()
 
     public init(settings: SNSSettings, client: SNSClient) {
         self.settings = settings
@@ -27,10 +29,13 @@ public struct SNSSink: EventSink, CustomStringConvertible {
         } catch {
             return .permanent(status: nil, error: "cannot encode the event: \(error)")
         }
+        await gate.waitTurn()
         do {
             _ = try await client.publish(message, timeout: settings.common.timeout)
+            await gate.record(throttled: false)
             return .delivered(status: 200)
         } catch let error as OutpostsError {
+            await gate.record(throttled: error.kind == .throttling)
             if error.kind == .authentication { await client.call.credentials.invalidate() }
             return .aws(error)
         } catch {
