@@ -279,3 +279,22 @@ def test_sighup_adds_an_eventbridge_sink(binary, tmp_path):
     bus = {d["event_id"] for d in deliveries if d["sink"] == "bus"}
     assert bus and bus == sent
     assert all(d["state"] == "delivered" and d["sink_kind"] == "eventbridge" for d in deliveries if d["sink"] == "bus")
+
+
+def test_pagerduty_routing_key_from_a_systemd_credential(binary, tmp_path):
+    from aws_fakes import PAGERDUTY_KEY, FakePagerDuty
+    pd = FakePagerDuty(PAGERDUTY_KEY)
+    try:
+        credentials = tmp_path / "credentials"
+        credentials.mkdir()
+        (credentials / "pagerduty-oncall").write_text(PAGERDUTY_KEY + "\n")
+        config = write_config(tmp_path / "c.toml", "http://127.0.0.1:9", tmp_path / "s.db", journald=False,
+                              extra=f'[[pagerduty]]\nname = "oncall"\nurl = "{pd.url}"\n')
+        env = {"CREDENTIALS_DIRECTORY": str(credentials)}
+        out = run_cli(binary, "test-sink", "oncall", config=config, env=env, check=0)
+        assert "oncall: delivered (HTTP 202)" in out.stdout and not pd.invalid
+        # Without the credential the sink cannot start: a configuration error naming it, not the key.
+        out = run_cli(binary, "test-sink", "oncall", config=config)
+        assert out.returncode == 78 and "pagerduty-oncall" in out.stderr, out.stderr
+    finally:
+        pd.stop()
