@@ -298,3 +298,48 @@ def test_pagerduty_routing_key_from_a_systemd_credential(binary, tmp_path):
         assert out.returncode == 78 and "pagerduty-oncall" in out.stderr, out.stderr
     finally:
         pd.stop()
+
+
+def test_pagerduty_error_and_not_found_incidents(binary, tmp_path):
+    """An order going to ERROR triggers a critical incident, leaving ERROR resolves it, and an
+    order that vanishes triggers not_found: driven through the simulator, step by step."""
+    from aws_fakes import PAGERDUTY_KEY, FakePagerDuty
+    order = ORDER_1
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps({
+        "orders": [{"OrderId": order, "OutpostId": "op-0123456789abcdef0", "Status": "PREPARING",
+                    "OrderType": "OUTPOST", "LineItems": []}],
+        "timeline": [{"at": 1, "order": order, "status": "ERROR"},
+                     {"at": 2, "order": order, "status": "IN_PROGRESS"},
+                     {"at": 3, "order": order, "deleteOrder": True}]}))
+    pd = FakePagerDuty(PAGERDUTY_KEY)
+    sim = Simulator(binary, speed=0, scenario=scenario)
+    try:
+        (tmp_path / "pd.key").write_text(PAGERDUTY_KEY)
+        config = write_config(tmp_path / "c.toml", sim.url, tmp_path / "s.db", orders=(order,), journald=False,
+                              interval="100ms",
+                              extra=f'[[pagerduty]]\nname = "oncall"\nrouting_key_file = "{tmp_path / "pd.key"}"\n'
+                                    f'url = "{pd.url}"\n')
+        proc, notify = start_daemon(binary, config, tmp_path)
+        try:
+            wait_for(lambda: notify.has("READY=1"), what="READY=1")
+            history = lambda: json.loads(run_cli(binary, "history", "--json", config=config, check=0).stdout)
+            wait_for(lambda: len(history()) >= 1, what="the order first seen")
+            for step, key, actions in ((1, "error", ["trigger"]), (2, "error", ["trigger", "resolve"]),
+                                       (3, "not_found", ["trigger"])):
+                sim.advance()
+                wait_for(lambda: pd.pairs().get(f"outpostwatch/{order}/{key}") == actions, timeout=20,
+                         what=f"step {step}: {key} {actions}")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(10)
+            notify.close()
+    finally:
+        sim.stop()
+        pd.stop()
+    assert not pd.invalid, pd.invalid
+    trigger = next(e for e in pd.accepted if e["dedup_key"] == f"outpostwatch/{order}/error")
+    assert trigger["payload"]["severity"] == "critical"
+    assert trigger["payload"]["class"] == "order.status_changed"
+    assert trigger["payload"]["summary"].startswith(f"Order {order}")
+    assert pd.pairs()[f"outpostwatch/{order}/stalled"] == ["resolve", "resolve"], "each status change resolves a stall"
