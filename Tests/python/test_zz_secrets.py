@@ -29,6 +29,7 @@ SESSION_TOKEN = "TESTSESSIONTOKENdoNotLeak/AbCdEfGhIjKlMnOpQrStUvWxYz0123456789+
 # A second webhook secret, only ever written into broken configs.
 BROKEN_SECRET = "whsec_" + base64.b64encode(b"broken-config-secret-abcdefghij").decode()
 WEBHOOK_KEY = base64.b64decode(WEBHOOK_SECRET[len("whsec_"):])
+from test_status_page import TOKEN as STATUS_PAGE_TOKEN  # noqa: E402
 
 SECRETS = {
     "the AWS secret access key": AWS_SECRET,
@@ -38,6 +39,7 @@ SECRETS = {
     "the webhook secret's base64 part": WEBHOOK_SECRET[len("whsec_"):],
     "the webhook key bytes": WEBHOOK_KEY.decode("latin-1"),
     "the broken config's webhook secret": BROKEN_SECRET[len("whsec_"):],
+    "the status page's bearer token": STATUS_PAGE_TOKEN,
 }
 
 
