@@ -61,7 +61,7 @@ public enum Commands {
     public static func status(configPath: String, json: Bool) async throws {
         let settings = try loadSettings(path: configPath)
         let store = try openReadOnly(settings)
-        let rows = try await StatusRow.active(in: store)
+        let rows = try await StatusRow.active(in: store, tracking: settings.tracking)
         if json { return try Output.json(rows) }
         if rows.isEmpty { return Output.line("no watched orders") }
         Output.line(Output.table(

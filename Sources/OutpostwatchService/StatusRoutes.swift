@@ -13,21 +13,21 @@ enum StatusRoutes {
     static func add(to router: Router<BasicRequestContext>, store: StateStore, tracking: TrackingTemplates) {
         let renderer = StatusPageRenderer(tracking: tracking)
         router.get("/") { _, _ -> Response in
-            html(renderer.index(rows: try await StatusRow.active(in: store), now: Date()))
+            html(renderer.index(rows: try await StatusRow.active(in: store, tracking: tracking), now: Date()))
         }
         router.get("/orders/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
-            guard let detail = try await OrderDetail.load(orderId: id, from: store) else {
+            guard let detail = try await OrderDetail.load(orderId: id, from: store, tracking: tracking) else {
                 return html(renderer.notFound(orderId: id, now: Date()), status: .notFound)
             }
             return html(renderer.order(detail))
         }
         router.get("/api/orders") { _, _ -> Response in
-            try json(try await StatusRow.active(in: store))
+            try json(try await StatusRow.active(in: store, tracking: tracking))
         }
         router.get("/api/orders/:id") { _, context -> Response in
             let id = try context.parameters.require("id")
-            guard let detail = try await OrderDetail.load(orderId: id, from: store) else {
+            guard let detail = try await OrderDetail.load(orderId: id, from: store, tracking: tracking) else {
                 return try json(["error": "no watched order \(id)"], status: .notFound)
             }
             return try json(detail)

@@ -26,7 +26,8 @@ public struct OrderDetail: Sendable {
     }
 
     /// The order `orderId` as stored now, or `nil` when the store has never watched it.
-    public static func load(orderId: String, from store: StateStore, now: Date = Date()) async throws -> OrderDetail? {
+    public static func load(orderId: String, from store: StateStore, tracking: TrackingTemplates = .builtIn,
+                            now: Date = Date()) async throws -> OrderDetail? {
         guard let watched = try await store.watchedOrder(orderId) else { return nil }
         let events = try await store.history(orderId: orderId)
         var deliveries: [String: [DeliveryRow]] = [:]
@@ -34,7 +35,7 @@ public struct OrderDetail: Sendable {
             deliveries[delivery.eventId, default: []].append(DeliveryRow(delivery))
         }
         for key in deliveries.keys { deliveries[key]?.sort { $0.sink < $1.sink } }
-        return OrderDetail(row: StatusRow(watched), snapshot: watched.snapshot, events: events,
+        return OrderDetail(row: StatusRow(watched, tracking: tracking), snapshot: watched.snapshot, events: events,
                            timeline: PhaseTimeline.derive(orderId: orderId, events: events, snapshot: watched.snapshot),
                            deliveries: deliveries, now: now)
     }

@@ -22,13 +22,16 @@ public struct StatusRow: Encodable, Sendable, Equatable {
     public var lastSequence: Int64
     public var source: String
     public var active: Bool
+    /// The line items that have a shipment, with the carrier's tracking link where a template
+    /// exists (`[tracking]`, docs/configuration.md).
+    public var shipments: [ShipmentRow] = []
 
     enum CodingKeys: String, CodingKey {
         case orderId = "order_id", label, outpostId = "outpost_id", status
         case lineItemsByStatus = "line_items_by_status", lastPollAt = "last_poll_at"
         case lastSuccessAt = "last_success_at", lastChangeAt = "last_change_at"
         case consecutiveFailures = "consecutive_failures", failing, notFound = "not_found", stalled
-        case lastError = "last_error", lastSequence = "last_sequence", source, active
+        case lastError = "last_error", lastSequence = "last_sequence", source, active, shipments
     }
 
     // Explicit nulls: every row has every key.
@@ -50,9 +53,10 @@ public struct StatusRow: Encodable, Sendable, Equatable {
         try c.encode(lastSequence, forKey: .lastSequence)
         try c.encode(source, forKey: .source)
         try c.encode(active, forKey: .active)
+        try c.encode(shipments, forKey: .shipments)
     }
 
-    public init(_ w: WatchedOrder) {
+    public init(_ w: WatchedOrder, tracking: TrackingTemplates = .builtIn) {
         orderId = w.orderId
         label = w.label
         outpostId = w.snapshot?.outpostId
@@ -68,15 +72,46 @@ public struct StatusRow: Encodable, Sendable, Equatable {
         lastSequence = w.lastSequence
         source = w.source.rawValue
         active = w.active
+        shipments = (w.snapshot?.lineItems ?? []).compactMap { item in
+            item.shipment.map { ShipmentRow(lineItemId: item.lineItemId, shipment: $0, tracking: tracking) }
+        }
     }
 
     /// The rows of every active order, in the store's order: what `status --json` prints.
-    public static func active(in store: StateStore) async throws -> [StatusRow] {
+    public static func active(in store: StateStore, tracking: TrackingTemplates = .builtIn) async throws -> [StatusRow] {
         let stalled = try await store.stalledOrders()
         return try await store.watchedOrders().filter(\.active).map { order in
-            var row = StatusRow(order)
+            var row = StatusRow(order, tracking: tracking)
             row.stalled = stalled.contains(order.orderId)
             return row
         }
+    }
+}
+
+/// One shipment of a status row: `{"line_item_id", "carrier", "tracking_number", "tracking_url"}`
+/// (explicit nulls).
+public struct ShipmentRow: Encodable, Sendable, Equatable {
+    public var lineItemId: String
+    public var carrier: String?
+    public var trackingNumber: String?
+    public var trackingURL: String?
+
+    public init(lineItemId: String, shipment: Shipment, tracking: TrackingTemplates) {
+        self.lineItemId = lineItemId
+        carrier = shipment.carrier
+        trackingNumber = shipment.trackingNumber
+        trackingURL = tracking.url(for: shipment)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case lineItemId = "line_item_id", carrier, trackingNumber = "tracking_number", trackingURL = "tracking_url"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(lineItemId, forKey: .lineItemId)
+        try c.encode(carrier, forKey: .carrier)
+        try c.encode(trackingNumber, forKey: .trackingNumber)
+        try c.encode(trackingURL, forKey: .trackingURL)
     }
 }

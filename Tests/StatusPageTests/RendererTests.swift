@@ -84,7 +84,7 @@ import WatchStore
         var stalled = StatusRow(watched(label: "stalled", status: "IN_PROGRESS"))
         stalled.orderId = "oo-00000000000000005"
         stalled.stalled = true
-        let sorted = Attention.sorted([done, busy, failing, gone].map(StatusRow.init) + [stalled]).map(\.label)
+        let sorted = Attention.sorted([done, busy, failing, gone].map { StatusRow($0) } + [stalled]).map(\.label)
         #expect(Set(sorted.prefix(2)) == ["failing", "gone"])
         #expect(Array(sorted.suffix(3)) == ["stalled", "busy", "done"])
         let html = StatusPageRenderer().index(rows: [stalled], now: now)

@@ -7,11 +7,15 @@ from conftest import ORDER_1, Simulator, run_cli, write_config
 
 
 def wire(status, line_status):
-    return {"OrderId": ORDER_1, "OutpostId": "op-0123456789abcdef0", "Status": status,
+    shipment = {"ShipmentTrackingNumber": "1Z 999/AA", "ShipmentCarrier": "UPS"} if line_status != "BUILDING" else None
+    order = {"OrderId": ORDER_1, "OutpostId": "op-0123456789abcdef0", "Status": status,
             "PaymentOption": "ALL_UPFRONT", "PaymentTerm": "THREE_YEARS", "OrderType": "OUTPOST",
             "OrderSubmissionDate": 1794717903,
             "LineItems": [{"LineItemId": "ooi-0123456789abcdef1", "CatalogItemId": "OR-8CVV0EV",
                            "Quantity": 1, "Status": line_status}]}
+    if shipment:
+        order["LineItems"][0]["ShipmentInformation"] = shipment
+    return order
 
 
 def test_timeline_phases_follow_the_history(binary, tmp_path):
@@ -44,6 +48,13 @@ def test_timeline_phases_follow_the_history(binary, tmp_path):
         column = header.index("ENTERED")
         assert all(row[column - 2:column] == "  " for row in lines[2:4])
         assert "so far" in text and "Line item ooi-0123456789abcdef1" in text
+
+        # status --json lists the shipment with its tracking link (the built-in UPS template).
+        row = json.loads(run_cli(binary, "status", "--json", config=config, check=0).stdout)[0]
+        assert row["shipments"] == [{"line_item_id": "ooi-0123456789abcdef1", "carrier": "UPS",
+                                     "tracking_number": "1Z 999/AA",
+                                     "tracking_url": "https://www.ups.com/track?loc=en_US&tracknum=1Z%20999%2FAA"}]
+        assert row["stalled"] is False
 
         unknown = run_cli(binary, "timeline", "oo-00000000000000001", config=config)
         assert unknown.returncode == 1
