@@ -14,6 +14,9 @@ public protocol EventSink: Sendable {
     var defaultConcurrency: Int { get }
     /// Whether this sink takes the event (its `events` and `orders` filters).
     func accepts(_ event: Event) -> Bool
+    /// Whether the receiver needs one order's events in sequence (PagerDuty: a resolve must not
+    /// overtake its trigger): an event then waits while an earlier one of its order is pending.
+    var deliversInOrder: Bool { get }
     /// One attempt to hand over the event, as committed (a webhook sends its body byte for
     /// byte). Must not throw: every failure is an outcome.
     func send(_ event: StoredEvent) async -> SinkOutcome
@@ -22,6 +25,7 @@ public protocol EventSink: Sendable {
 extension EventSink {
     public var defaultConcurrency: Int { 4 }
     public func accepts(_ event: Event) -> Bool { true }
+    public var deliversInOrder: Bool { false }
 
     /// Sends an event that was never stored (`test-sink`): encoded here, once.
     public func send(_ event: Event) async -> SinkOutcome {

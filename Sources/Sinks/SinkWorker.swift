@@ -60,7 +60,8 @@ struct SinkWorker: Sendable {
                     switch action {
                     case .fetchDue(let limit):
                         do {
-                            action = machine.fetched(try await store.dueDeliveries(now: now(), sink: sink.name, limit: limit))
+                            action = machine.fetched(try await store.dueDeliveries(now: now(), sink: sink.name, limit: limit,
+                                                                             inOrder: sink.deliversInOrder))
                         } catch {
                             logger.error("cannot read the outbox", metadata: ["sink": "\(sink.name)", "error": "\(error)"])
                             report.note(storeError: "\(sink.name): \(error)")
@@ -87,7 +88,7 @@ struct SinkWorker: Sendable {
                         action = machine.afterStart()
                     case .queryNextDue:
                         do {
-                            action = machine.nextDue(try await store.nextDueDate(sink: sink.name), now: now())
+                            action = machine.nextDue(try await store.nextDueDate(sink: sink.name, inOrder: sink.deliversInOrder), now: now())
                         } catch {
                             logger.error("cannot read the outbox", metadata: ["sink": "\(sink.name)", "error": "\(error)"])
                             action = machine.storeReadFailed()

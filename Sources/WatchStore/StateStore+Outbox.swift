@@ -13,21 +13,35 @@ extension StateStore {
         """
 
     /// Pending deliveries due at or before `now`, oldest first, optionally for one sink.
-    public func dueDeliveries(now: Date, sink: String? = nil, limit: Int = 100) throws -> [Delivery] {
+    ///
+    /// `inOrder` (a sink whose receiver needs one order's events in sequence, such as PagerDuty's
+    /// trigger before its resolve): a row waits while an earlier event of the same order is still
+    /// pending for that sink (in flight or backing off), so it is never sent ahead of it.
+    public func dueDeliveries(now: Date, sink: String? = nil, limit: Int = 100, inOrder: Bool = false) throws -> [Delivery] {
         // Ordered by id, the creation order, so a sink gets one order's events in sequence order.
         try db.query("""
             SELECT \(Self.deliveryColumns)
             WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND (?2 IS NULL OR d.sink = ?2)
+              AND (?4 = 0 OR NOT \(Self.earlierPending))
             ORDER BY d.id LIMIT ?3
-            """, [now, sink, limit]).map(delivery(from:))
+            """, [now, sink, limit, inOrder]).map(delivery(from:))
     }
 
-    /// The earliest `nextAttemptAt` of any pending delivery (optionally of one sink), or `nil`.
-    public func nextDueDate(sink: String? = nil) throws -> Date? {
+    /// The earliest `nextAttemptAt` of any pending delivery (optionally of one sink), or `nil`;
+    /// with `inOrder`, of the rows no earlier pending row of their order holds back.
+    public func nextDueDate(sink: String? = nil, inOrder: Bool = false) throws -> Date? {
         try db.scalar("""
-            SELECT min(next_attempt_at) FROM deliveries WHERE state = 'pending' AND (?1 IS NULL OR sink = ?1)
-            """, [sink], as: Date?.self) ?? nil
+            SELECT min(d.next_attempt_at) FROM deliveries d JOIN events e ON e.id = d.event_id
+            WHERE d.state = 'pending' AND (?1 IS NULL OR d.sink = ?1) AND (?2 = 0 OR NOT \(Self.earlierPending))
+            """, [sink, inOrder], as: Date?.self) ?? nil
     }
+
+    /// For a row `d` of event `e`: an earlier event of the same order is still pending for the same sink.
+    private static let earlierPending = """
+        EXISTS (SELECT 1 FROM deliveries d2 JOIN events e2 ON e2.id = d2.event_id
+                WHERE d2.sink = d.sink AND d2.state = 'pending' AND e2.order_id = e.order_id
+                  AND e2.sequence < e.sequence)
+        """
 
     /// Records one attempt (attempt count, status, error, time) and moves the row on.
     public func recordAttempt(deliveryId: Int64, at: Date, result: AttemptResult) throws {

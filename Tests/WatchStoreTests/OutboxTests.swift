@@ -33,6 +33,28 @@ import WatchStore
         }
     }
 
+    @Test("in order: an event waits while an earlier one of its order is pending for the sink")
+    func inOrderHoldsLaterEventsBack() async throws {
+        try await withTemporaryDirectory { dir in
+            let (store, events) = try await seeded(dir)
+            let first = try #require(try await store.dueDeliveries(now: Sample.at(0), sink: "ops").first)
+            let retryAt = Sample.at(600)
+            try await store.recordAttempt(deliveryId: first.id, at: Sample.at(1),
+                                          result: .retry(at: retryAt, status: 429, error: "HTTP 429"))
+            let unordered = try await store.dueDeliveries(now: Sample.at(2), sink: "ops")
+            #expect(unordered.map(\.eventId) == [events[1].id, events[2].id], "without order the later ones go")
+            #expect(try await store.dueDeliveries(now: Sample.at(2), sink: "ops", inOrder: true).isEmpty,
+                    "the backing-off first event holds its order's later events back")
+            #expect(try await store.nextDueDate(sink: "ops", inOrder: true) == retryAt,
+                    "the timer waits for the first event, not for the held-back ones (no busy loop)")
+            #expect(try await store.dueDeliveries(now: Sample.at(2), sink: "journald", inOrder: true).map(\.eventId)
+                    == [events[0].id], "another sink's first event is not held back by this one's")
+            try await store.recordAttempt(deliveryId: first.id, at: Sample.at(3), result: .delivered(status: 202))
+            let next = try await store.dueDeliveries(now: Sample.at(4), sink: "ops", inOrder: true)
+            #expect(next.map(\.eventId) == [events[1].id], "then the next in sequence, one at a time")
+        }
+    }
+
     @Test func attemptsMoveRowsOnAndAreLogged() async throws {
         try await withTemporaryDirectory { dir in
             let (store, _) = try await seeded(dir)

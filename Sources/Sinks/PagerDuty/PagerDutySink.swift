@@ -24,6 +24,9 @@ public struct PagerDutySink: EventSink, CustomStringConvertible, CustomDebugStri
     }
 
     public var name: String { settings.common.name }
+    /// Incidents pair up by dedup key: a resolve that overtook its trigger would leave the
+    /// incident open, so one order's events go out in sequence (docs/delivery.md).
+    public var deliversInOrder: Bool { true }
     // The routing key must never reach a log line through string interpolation of the sink.
     public var description: String { "PagerDutySink(\(name))" }
     public var debugDescription: String { description }
