@@ -61,7 +61,13 @@ public struct SinkSet: Sendable {
             guard !key.isEmpty else {
                 throw WebhookSecretError(sink: service.common.name, reason: "the routing key is empty", kind: "pagerduty")
             }
-            sinks.append(PagerDutySink(settings: service, routingKey: key, httpClient: httpClient))
+            let trusting: any HTTPTransport
+            do {
+                trusting = try httpClient.trusting(caBundle: service.caBundle)
+            } catch let error as CABundle.LoadError {
+                throw WebhookSecretError(sink: service.common.name, reason: "ca_bundle: \(error)", kind: "pagerduty")
+            }
+            sinks.append(PagerDutySink(settings: service, routingKey: key, httpClient: trusting))
         }
         for common in settings.eventBridge.map(\.common) + settings.sns.map(\.common) + settings.pagerDuty.map(\.common) {
             maxAges[common.name] = common.maxAge

@@ -11,7 +11,7 @@ extension SettingsSchema {
     static let snsKeys = ["name", "topic_arn", "region", "endpoint", "events", "orders", "timeout", "max_age",
                           "concurrency"]
     static let pagerDutyKeys = ["name", "routing_key", "routing_key_file", "url", "events", "orders", "timeout",
-                                "max_age", "concurrency"]
+                                "max_age", "concurrency", "ca_bundle"]
 
     // MARK: shared
 
@@ -219,6 +219,8 @@ extension SettingsSchema {
             diagnostics.warning("pagerduty: no routing_key or routing_key_file, and no systemd credential \(credential) now: the daemon needs one of them",
                                 at: table.position)
         }
-        return PagerDutySettings(common: common, routingKey: key ?? .systemdCredential(credential ?? ""), url: url)
+        var settings = PagerDutySettings(common: common, routingKey: key ?? .systemdCredential(credential ?? ""), url: url)
+        settings.caBundle = reader.nonEmptyString(table, "ca_bundle")?.value
+        return settings
     }
 }

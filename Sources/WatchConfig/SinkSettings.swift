@@ -106,6 +106,8 @@ public struct PagerDutySettings: Sendable, Equatable {
     /// Where the routing key comes from (never in a log or error).
     public var routingKey: SecretSource
     public var url: String
+    /// Extra trusted roots (PEM) for this sink's requests, besides the system's (docs/configuration.md).
+    public var caBundle: String?
 
     public static let defaultURL = "https://events.pagerduty.com/v2/enqueue"
     /// The types PagerDuty receives when its config names no `events`: those that open or close an incident.

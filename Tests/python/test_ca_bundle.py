@@ -78,3 +78,27 @@ def test_bad_bundle_is_a_configuration_error(binary, tmp_path, content, reason):
     proc = run_cli(binary, "test-sink", "ops", config=hook, env=no_proxy_env())
     assert proc.returncode == 78, proc.stderr
     assert 'webhook "ops": ca_bundle: CA bundle' in proc.stderr and reason in proc.stderr, proc.stderr
+
+
+def test_pagerduty_with_private_ca(binary, ca, tmp_path):
+    """`ca_bundle` in a `[[pagerduty]]` table: the same rule as a webhook's."""
+    from aws_fakes import FakePagerDuty
+    from aws_fakes import PAGERDUTY_KEY as routing_key
+    ca_pem, cert, key = ca
+    pd = FakePagerDuty(routing_key)
+    front = TLSFront(cert, key, pd.port)
+    try:
+        (tmp_path / "pd.key").write_text(routing_key)
+        table = (f'[[pagerduty]]\nname = "oncall"\nrouting_key_file = "{tmp_path / "pd.key"}"\n'
+                 f'url = "{front.url()}/v2/enqueue"\n')
+        config = write_config(tmp_path / "c.toml", "http://127.0.0.1:9", tmp_path / "s.db", orders=[ORDER_1],
+                              extra=table)
+        refused = run_cli(binary, "test-sink", "oncall", config=config, env=no_proxy_env())
+        assert refused.returncode != 0 and not pd.accepted
+        trusted = write_config(tmp_path / "t.toml", "http://127.0.0.1:9", tmp_path / "s.db", orders=[ORDER_1],
+                               extra=table + f'ca_bundle = "{ca_pem}"\n')
+        out = run_cli(binary, "test-sink", "oncall", config=trusted, env=no_proxy_env(), check=0)
+        assert "delivered" in out.stdout and len(pd.accepted) == 1
+    finally:
+        front.stop()
+        pd.stop()
