@@ -19,6 +19,17 @@ public enum Commands {
     public static func checkConfig(configPath: String) throws {
         let settings = try loadSettings(path: configPath)
         _ = try resolveEndpoint(settings, configPath: configPath)
+        // The CA bundles are read the way the daemon reads them at start, so a bad one fails here first.
+        let bundles = [("aws.ca_bundle", CABundle.awsPath(configured: settings.aws.caBundle,
+                                                          environment: ProcessInfo.processInfo.environment))]
+            + settings.webhooks.map { ("webhook \"\($0.name)\": ca_bundle", $0.caBundle) }
+            + settings.pagerDuty.map { ("pagerduty \"\($0.common.name)\": ca_bundle", $0.caBundle) }
+        let problems = bundles.compactMap { what, path -> String? in
+            guard let path else { return nil }
+            do { _ = try CABundle.load(path) } catch { return "\(configPath): \(what): \(error)" }
+            return nil
+        }
+        if !problems.isEmpty { throw CommandFailure(.config, problems) }
         Output.line(ConfigSummary.render(settings))
         Output.line("\(configPath): OK")
     }

@@ -78,6 +78,10 @@ def test_bad_bundle_is_a_configuration_error(binary, tmp_path, content, reason):
     proc = run_cli(binary, "test-sink", "ops", config=hook, env=no_proxy_env())
     assert proc.returncode == 78, proc.stderr
     assert 'webhook "ops": ca_bundle: CA bundle' in proc.stderr and reason in proc.stderr, proc.stderr
+    # check-config reads the bundles as the daemon does, so it catches them first.
+    proc = run_cli(binary, "check-config", config=hook, env=no_proxy_env())
+    assert proc.returncode == 78, proc.stderr
+    assert f'{hook}: webhook "ops": ca_bundle: CA bundle {bundle}' in proc.stderr and reason in proc.stderr, proc.stderr
 
 
 def test_pagerduty_with_private_ca(binary, ca, tmp_path):
