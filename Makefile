@@ -13,13 +13,22 @@ DESTDIR    ?=
 SUDO       := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTHON     ?= python3
 
-.PHONY: all deps build build-tests test rules demo bench reliability static deb test-deb install test-systemd clean journald
+.PHONY: all build-deps deps build build-tests test rules demo bench reliability static deb test-deb install test-systemd clean journald
 
 all: build
 
-## deps: system and Python packages the build and the tests need (installed only when missing)
-deps:
-	@missing=""; for p in libsqlite3-dev libsystemd-dev pkg-config lintian tinyproxy chromium; do \
+## build-deps: what building needs (installed only when missing); demo and install need no more
+build-deps:
+	@missing=""; for p in libsqlite3-dev libsystemd-dev pkg-config; do \
+	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+
+## deps: system and Python packages the tests need besides the build's (installed only when missing)
+deps: build-deps
+	@missing=""; for p in lintian tinyproxy chromium dpkg-dev; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -36,7 +45,7 @@ deps:
 	@scripts/install-validators.sh
 
 ## build: the release binary
-build: deps
+build: build-deps
 	$(SWIFT) build $(SWIFTFLAGS) --product outpostwatch
 
 ## build-tests: the binary and every test target, in the same configuration
@@ -94,11 +103,11 @@ $(MANUAL_TOOL): build
 ## man page, completions
 VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/WatchModel/Version.swift)
 DEB     := outpostwatch_$(VERSION)_$(shell dpkg --print-architecture 2>/dev/null).deb
-deb: static $(MANUAL_TOOL)
+deb: deps static $(MANUAL_TOOL)
 	scripts/build-deb.sh $(STATIC_BIN) $(MANUAL_TOOL) .
 
 ## test-deb: the package from outside: lintian (no error), contents, the extracted binary
-test-deb: deb
+test-deb: deps deb
 	OUTPOSTWATCH_DEB=$(DEB) $(PYTHON) -m pytest -q Tests/package
 
 ## install: binary (static Swift runtime), unit (ExecStart under PREFIX), catalog, example
