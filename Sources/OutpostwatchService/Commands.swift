@@ -85,8 +85,7 @@ public enum Commands {
                         Output.time(r.lastPollAt), Output.time(r.lastChangeAt),
                         r.consecutiveFailures == 0 ? "0" : "\(r.consecutiveFailures)\(r.failing ? " (failing)" : "")"]
             }))
-        if let shipments = ShipmentTable.render(try await store.watchedOrders().filter(\.active),
-                                                templates: settings.tracking) {
+        if let shipments = ShipmentTable.render(rows) {
             Output.line("\n" + shipments)
         }
     }
