@@ -7,7 +7,12 @@ import WatchModel
 /// depend on the environment (region from `AWS_REGION`, credentials) are resolved later, by
 /// the AWS client, because they are not the config file's.
 public struct Settings: Sendable, Equatable {
+    /// `[aws]` as written: the account `default`'s keys, and `ca_bundle` for every AWS request.
     public var aws: AWSSettings
+    /// Every account whose orders are watched (docs/configuration.md, "Accounts and regions"):
+    /// `default` from `[aws]` (or implied when the file has neither `[aws]` nor `[[account]]`),
+    /// then each `[[account]]` in file order. Names are unique.
+    public var accounts: [AccountSettings] = [AccountSettings(name: AccountSettings.defaultName)]
     public var poll: PollSettings
     public var storage: StorageSettings
     public var journald: JournaldSettings
@@ -64,6 +69,78 @@ public struct AWSSettings: Sendable, Equatable {
         self.endpoint = endpoint
         self.roleArn = roleArn
         self.useFips = useFips
+    }
+}
+
+/// One AWS account and region whose orders are watched: an `[[account]]` table, or `[aws]` as
+/// the account named `default`. Each resolves its own credentials, region and endpoint and has
+/// its own rate limit and throttling back-off (docs/configuration.md, "Accounts and regions").
+public struct AccountSettings: Sendable, Equatable {
+    /// The name `[aws]` (or a config with no account at all) gets.
+    public static let defaultName = "default"
+
+    /// `[a-z0-9_-]+`, unique; shown in events, the CLI and metrics.
+    public var name: String
+    /// `nil`: the profile's region, else `AWS_REGION`, else `AWS_DEFAULT_REGION`.
+    public var region: String?
+    public var profile: String?
+    /// Full URL, e.g. `http://127.0.0.1:8714`.
+    public var endpoint: String?
+    public var roleArn: String?
+    /// Sent with `AssumeRole` when `roleArn` is set.
+    public var externalId: String?
+    public var useFips: Bool
+    /// `nil`: `[poll] max_rps`.
+    public var maxRPS: Double?
+    /// `nil`: `[poll] concurrency`.
+    public var concurrency: Int?
+
+    public init(name: String, region: String? = nil, profile: String? = nil, endpoint: String? = nil,
+                roleArn: String? = nil, externalId: String? = nil, useFips: Bool = false,
+                maxRPS: Double? = nil, concurrency: Int? = nil) {
+        self.name = name
+        self.region = region
+        self.profile = profile
+        self.endpoint = endpoint
+        self.roleArn = roleArn
+        self.externalId = externalId
+        self.useFips = useFips
+        self.maxRPS = maxRPS
+        self.concurrency = concurrency
+    }
+
+    /// `[poll]` with this account's `max_rps` and `concurrency` laid over.
+    public func poll(_ base: PollSettings) -> PollSettings {
+        var poll = base
+        if let maxRPS { poll.maxRPS = maxRPS }
+        if let concurrency { poll.concurrency = concurrency }
+        return poll
+    }
+}
+
+extension AWSSettings {
+    /// `[aws]` as the account `default`.
+    public var defaultAccount: AccountSettings {
+        AccountSettings(name: AccountSettings.defaultName, region: region, profile: profile, endpoint: endpoint,
+                        roleArn: roleArn, useFips: useFips)
+    }
+}
+
+extension Settings {
+    /// The account called `name`.
+    public func account(named name: String) -> AccountSettings? {
+        accounts.first { $0.name == name }
+    }
+
+    /// This configuration narrowed to one account: its orders and discovery sweeps, and `[poll]`
+    /// with the account's rate and concurrency. What one account's poller runs on.
+    public func scoped(to account: AccountSettings) -> Settings {
+        var scoped = self
+        scoped.accounts = [account]
+        scoped.poll = account.poll(poll)
+        scoped.orders = orders.filter { $0.account == account.name }
+        scoped.discover = discover.filter { $0.account == account.name }
+        return scoped
     }
 }
 
@@ -163,10 +240,13 @@ public struct HTTPSettings: Sendable, Equatable {
 public struct OrderSettings: Sendable, Equatable {
     public var id: String
     public var label: String?
+    /// The name of the account the order belongs to.
+    public var account: String
 
-    public init(id: String, label: String? = nil) {
+    public init(id: String, label: String? = nil, account: String = AccountSettings.defaultName) {
         self.id = id
         self.label = label
+        self.account = account
     }
 }
 
@@ -174,10 +254,14 @@ public struct OrderSettings: Sendable, Equatable {
 public struct DiscoverSettings: Sendable, Equatable {
     public var outpost: String?
     public var interval: Duration
+    /// The name of the account whose orders the sweep lists.
+    public var account: String
 
-    public init(outpost: String? = nil, interval: Duration = .seconds(3600)) {
+    public init(outpost: String? = nil, interval: Duration = .seconds(3600),
+                account: String = AccountSettings.defaultName) {
         self.outpost = outpost
         self.interval = interval
+        self.account = account
     }
 }
 
