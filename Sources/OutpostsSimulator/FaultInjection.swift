@@ -14,8 +14,9 @@ import Foundation
 ///   0.25 = every fourth), so tests never depend on luck.
 /// - `for`: expire after this many seconds of scenario time (manual mode: of applied steps).
 /// - With none of the three, exactly one call is faulted.
-/// - `operation` (`GetOrder` or `ListOrders`) and `order` (GetOrder of one order id) narrow
-///   which calls match.
+/// - `operation` (`GetOrder` or `ListOrders`), `order` (GetOrder of one order id) and `account`
+///   (calls signed for one of the scenario's accounts, by name or access key id) narrow which
+///   calls match.
 public struct FaultInjection: Codable, Sendable, Equatable {
     /// What the faulted call gets back.
     public enum Kind: String, Codable, Sendable, CaseIterable {
@@ -44,9 +45,11 @@ public struct FaultInjection: Codable, Sendable, Equatable {
     public var orderId: String?
     /// How long a `hang` holds the call, in real seconds (JSON key `seconds`).
     public var seconds: Double?
+    /// Only calls of this account of the scenario (its name or access key id).
+    public var account: String?
 
     public init(kind: Kind, count: Int? = nil, ratio: Double? = nil, duration: Double? = nil,
-                operation: String? = nil, orderId: String? = nil, seconds: Double? = nil) {
+                operation: String? = nil, orderId: String? = nil, seconds: Double? = nil, account: String? = nil) {
         self.kind = kind
         self.count = count
         self.ratio = ratio
@@ -54,6 +57,7 @@ public struct FaultInjection: Codable, Sendable, Equatable {
         self.operation = operation
         self.orderId = orderId
         self.seconds = seconds
+        self.account = account
     }
 
     enum CodingKeys: String, CodingKey {
@@ -62,6 +66,7 @@ public struct FaultInjection: Codable, Sendable, Equatable {
         case operation
         case orderId = "order"
         case seconds
+        case account
     }
 
     /// The operations a fault can be narrowed to.
@@ -117,9 +122,11 @@ struct ActiveFault: Sendable {
         return false
     }
 
-    func matches(operation: String, orderId: String?) -> Bool {
+    /// - Parameter account: the scenario account that signed the call, if any.
+    func matches(operation: String, orderId: String?, account: Scenario.Account?) -> Bool {
         if let wanted = injection.operation, wanted != operation { return false }
         if let wanted = injection.orderId, wanted != orderId { return false }
+        if let wanted = injection.account, wanted != account?.label, wanted != account?.accessKeyId { return false }
         return true
     }
 

@@ -32,7 +32,8 @@ public final class OutpostsSimulator: Sendable {
     ///   - speed: scenario seconds per real second; 0 for manual mode.
     ///   - startDate: scenario time 0; defaults to the clock's now.
     ///   - clock: the wall clock; tests pass one they move by hand.
-    ///   - region: when set, the SigV4 credential scope must name this region.
+    ///   - region: when set, the SigV4 credential scope must name this region. A scenario with
+    ///     `accounts` ignores it: each account's own region is the one its callers must sign for.
     ///   - checkRequestTime: refuse requests whose `X-Amz-Date` is more than 15 minutes from the
     ///     real clock, as AWS does.
     public init(scenario: Scenario = .default, speed: Double = 1, startDate: Date? = nil, clock: SimulatorClock = .system,
@@ -43,7 +44,8 @@ public final class OutpostsSimulator: Sendable {
         self.speed = max(0, speed.isFinite ? speed : 0)
         self.startDate = start
         self.logger = logger
-        self.signatureCheck = SigV4HeaderCheck(region: region, maximumClockSkew: checkRequestTime ? 15 * 60 : nil)
+        self.signatureCheck = SigV4HeaderCheck(region: scenario.accounts == nil ? region : nil,
+                                               maximumClockSkew: checkRequestTime ? 15 * 60 : nil)
         self.state = SimulatorState(scenario: scenario, speed: speed, startDate: start, clock: clock)
     }
 
@@ -109,7 +111,16 @@ public final class OutpostsSimulator: Sendable {
 
     /// Adds or replaces an order (by its `OrderId`). Throws ``ScenarioError`` for an order GetOrder
     /// could not serve (missing or malformed OrderId, missing Status, duplicate line item ids).
-    public func putOrder(_ order: Order) async throws { try await state.putOrder(order) }
+    ///
+    /// - Parameter account: when the scenario declares accounts, the account (name or access key
+    ///   id) that owns the order from now on; needed for an order no account owns yet.
+    public func putOrder(_ order: Order, account: String? = nil) async throws {
+        try await state.putOrder(order, account: account)
+    }
+
+    /// The scenario's accounts with the orders each owns now (after ``putOrder(_:account:)``);
+    /// nil when the scenario declares none.
+    public func accounts() async -> [Scenario.Account]? { await state.accounts() }
 
     /// Removes an order: GetOrder then answers NotFoundException. False if there was none.
     @discardableResult
@@ -230,7 +241,7 @@ public final class OutpostsSimulator: Sendable {
                     return Self.adminError(400, "OrderId \(order.orderId ?? "") in the body differs from \(id) in the path")
                 }
                 do {
-                    try await state.putOrder(order)
+                    try await state.putOrder(order, account: request.uri.queryParameters["account"].map(String.init))
                 } catch {
                     return Self.adminError(400, String(describing: error))
                 }
@@ -256,6 +267,8 @@ public final class OutpostsSimulator: Sendable {
             case (.delete, "faults", nil):
                 await state.clearFaults()
                 return Response(status: .noContent)
+            case (.get, "accounts", nil):
+                return try Self.adminJSON(["accounts": await state.accounts()])
             case (.get, "stats", nil):
                 return try Self.adminJSON(await state.stats())
             case (.delete, "stats", nil):

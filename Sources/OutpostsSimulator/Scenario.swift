@@ -20,6 +20,9 @@ import OutpostsAPI
 ///   `deleteOrder: true` (GetOrder then answers NotFoundException),
 ///   `putOrder` (a whole wire `Order`, added or replacing), and
 ///   `fault` (a ``FaultInjection``, which needs no `order`). `note` is free text.
+/// - `accounts` (optional): the AWS accounts the simulator plays, each an ``Account`` with the
+///   access key id its callers sign with, its region and the order ids it owns. Without it, any
+///   well-signed caller sees every order; with it, a caller sees only its account's orders.
 ///
 /// ```json
 /// {"orders": [{"OrderId": "oo-0123456789abcdef0", "OutpostId": "op-0123456789abcdef0",
@@ -37,10 +40,13 @@ import OutpostsAPI
 public struct Scenario: Codable, Sendable, Equatable {
     public var orders: [Order]
     public var timeline: [Step]
+    /// `nil`: one account that every well-signed caller belongs to (docs/simulator.md, "Accounts").
+    public var accounts: [Account]?
 
-    public init(orders: [Order], timeline: [Step] = []) {
+    public init(orders: [Order], timeline: [Step] = [], accounts: [Account]? = nil) {
         self.orders = orders
         self.timeline = timeline
+        self.accounts = accounts
     }
 
     /// One change (or a few that AWS makes together) at a point of scenario time.
@@ -199,6 +205,7 @@ public struct Scenario: Codable, Sendable, Equatable {
                 problems.append("timeline[\(index)] (at \(step.at)): \(error.message)")
             }
         }
+        problems += accountProblems()
         if !problems.isEmpty { throw ScenarioError(problems.joined(separator: "\n")) }
     }
 }

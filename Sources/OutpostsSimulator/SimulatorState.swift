@@ -49,6 +49,8 @@ actor SimulatorState {
     /// Scenario time of the latest applied step: manual advances move time forward to it.
     private var lastAppliedAt = 0.0
     private var faults: [ActiveFault] = []
+    /// The scenario's accounts and who owns which order (docs/simulator.md, "Accounts").
+    private var directory: AccountDirectory
     private var nextFaultId = 1
     private var counters = SimulatorStats()
     private var recent: [RecordedRequest] = []
@@ -64,6 +66,7 @@ actor SimulatorState {
         self.startDate = startDate
         self.clock = clock
         self.timeline = scenario.sortedTimeline
+        self.directory = AccountDirectory(scenario.accounts)
         for var order in scenario.orders {
             // A missing submission date would make the order look brand new at every start.
             if order.orderSubmissionDate == nil { order.orderSubmissionDate = startDate.addingTimeInterval(-14 * 86_400) }
@@ -156,11 +159,30 @@ actor SimulatorState {
         return world.order(id)
     }
 
-    func putOrder(_ order: Order) throws(ScenarioError) {
+    /// - Parameter account: with accounts, the account (name or access key id) that owns the
+    ///   order from now on; may be left out for an order that already has an owner.
+    func putOrder(_ order: Order, account: String? = nil) throws(ScenarioError) {
         catchUp()
-        let problems = SimulatedWorld.problems(of: order)
+        var problems = SimulatedWorld.problems(of: order)
+        if let id = order.orderId, problems.isEmpty {
+            if let account {
+                if !directory.isEnabled {
+                    problems.append("'account' \(account) needs a scenario that declares accounts")
+                } else if directory.account(named: account) == nil {
+                    problems.append("no account \(account) in the scenario")
+                }
+            } else if directory.isEnabled, directory.owner(of: id) == nil {
+                problems.append("order \(id) belongs to no account: name its account")
+            }
+        }
         if !problems.isEmpty { throw ScenarioError(problems.joined(separator: "; ")) }
+        if let account, let id = order.orderId { _ = directory.assign(id, to: account) }
         world.put(order)
+    }
+
+    /// The scenario's accounts with the orders they own now; nil without accounts.
+    func accounts() -> [Scenario.Account]? {
+        directory.isEnabled ? directory.accounts : nil
     }
 
     func deleteOrder(_ id: String) -> Bool {
@@ -169,7 +191,11 @@ actor SimulatorState {
     }
 
     func injectFault(_ fault: FaultInjection) throws(ScenarioError) {
-        let problems = fault.problems()
+        var problems = fault.problems()
+        if let account = fault.account, directory.account(named: account) == nil {
+            problems.append(directory.isEnabled ? "fault names account \(account), which the scenario does not declare"
+                                                : "fault 'account' needs a scenario that declares accounts")
+        }
         if !problems.isEmpty { throw ScenarioError(problems.joined(separator: "; ")) }
         catchUp()
         activate(fault, at: scenarioTime())
@@ -195,23 +221,25 @@ actor SimulatorState {
 
     /// Counts a call and remembers it; `answer` is the stats label.
     func record(_ call: IncomingCall, operation: String, answer: String) {
-        counters.record(operation: operation, answer: answer)
+        counters.record(operation: operation, answer: answer, signer: call.signer)
         var headers = call.headers
         if headers["x-amz-security-token"] != nil { headers["x-amz-security-token"] = "<redacted>" }
         recent.append(RecordedRequest(method: call.method, path: call.path, query: call.query, operation: operation,
                                       answer: answer, headers: headers, accessKeyId: call.signer?.accessKeyId,
-                                      region: call.signer?.region))
+                                      region: call.signer?.region,
+                                      account: call.signer.flatMap { directory.account(named: $0.accessKeyId)?.label }))
         if recent.count > recentLimit { recent.removeFirst(recent.count - recentLimit) }
     }
 
     func serveGetOrder(_ orderId: String, call: IncomingCall) -> APIAnswer {
         catchUp()
-        return serve(call, operation: SimulatorOperation.getOrder, orderId: orderId) {
+        return serve(call, operation: SimulatorOperation.getOrder, orderId: orderId) { account in
             guard (try? SimulatedWorld.orderIdPattern.wholeMatch(in: orderId)) != nil, orderId.count <= 20 else {
                 return .error(400, "ValidationException",
                               "1 validation error detected: Value '\(orderId)' at 'orderId' failed to satisfy constraint: Member must satisfy regular expression pattern: oo-[a-f0-9]{17}$")
             }
-            guard let order = self.world.order(orderId) else {
+            // Another account's order is answered as AWS answers for another account's resources.
+            guard let order = self.world.order(orderId), self.directory.owns(account, orderId) else {
                 return .error(404, "NotFoundException", "Order \(orderId) not found.")
             }
             guard let body = try? WireFormat.encoder().encode(GetOrderOutput(order: order)) else {
@@ -223,7 +251,7 @@ actor SimulatorState {
 
     func serveListOrders(outpostFilter: String?, maxResults: String?, nextToken: String?, call: IncomingCall) -> APIAnswer {
         catchUp()
-        return serve(call, operation: SimulatorOperation.listOrders, orderId: nil) {
+        return serve(call, operation: SimulatorOperation.listOrders, orderId: nil) { account in
             var pageSize = Self.defaultPageSize
             if let maxResults {
                 guard let value = Int(maxResults), (1...1000).contains(value) else {
@@ -242,7 +270,9 @@ actor SimulatorState {
                 }
                 outpostId = String(match.output.3)
             }
-            let listed = self.world.orders.filter { outpostId == nil || $0.outpostId == outpostId }
+            let listed = self.world.orders.filter {
+                (outpostId == nil || $0.outpostId == outpostId) && self.directory.owns(account, $0.orderId ?? "")
+            }
             var start = 0
             if let nextToken {
                 // Tokens follow the model's pattern `^(\d+)##(\S+)$`: offset ## order id at that
@@ -263,11 +293,23 @@ actor SimulatorState {
         }
     }
 
-    /// Applies the first matching fault (if it fires) to the normal answer, and records the call.
-    private func serve(_ call: IncomingCall, operation: String, orderId: String?, normal: () -> APIAnswer) -> APIAnswer {
+    /// Refuses a caller the scenario's accounts do not know (or who signed for another region),
+    /// else applies the first matching fault (if it fires) to the normal answer of the caller's
+    /// account; records the call either way.
+    private func serve(_ call: IncomingCall, operation: String, orderId: String?,
+                       normal: (Scenario.Account?) -> APIAnswer) -> APIAnswer {
+        let account: Scenario.Account?
+        switch directory.authorize(call.signer) {
+        case .failure(let rejection):
+            // Authentication comes before throttling and every other fault, as at AWS.
+            record(call, operation: operation, answer: rejection.code)
+            return .error(rejection.status, rejection.code, rejection.message)
+        case .success(let signed):
+            account = signed
+        }
         var answer: APIAnswer
         var label: String
-        if let kind = firingFault(operation: operation, orderId: orderId) {
+        if let kind = firingFault(operation: operation, orderId: orderId, account: account) {
             switch kind {
             case .throttle:
                 answer = .error(429, "ThrottlingException", "Rate exceeded")
@@ -276,17 +318,17 @@ actor SimulatorState {
             case .malformed:
                 answer = APIAnswer(status: 200, body: Data("<html><body><h1>502 Bad Gateway</h1></body></html>".utf8))
             case .truncated:
-                let full = normal().body
+                let full = normal(account).body
                 answer = APIAnswer(status: 200, body: full.prefix(full.count / 2))
             case .empty:
                 answer = APIAnswer(status: 200, body: Data())
             case .hang(let seconds):
-                answer = normal()
+                answer = normal(account)
                 answer.holdSeconds = seconds
             }
             label = kind.label
         } else {
-            answer = normal()
+            answer = normal(account)
             label = answer.errorCode ?? String(answer.status)
         }
         record(call, operation: operation, answer: label)
@@ -309,8 +351,8 @@ actor SimulatorState {
         }
     }
 
-    private func firingFault(operation: String, orderId: String?) -> FiredFault? {
-        for index in faults.indices where faults[index].matches(operation: operation, orderId: orderId) {
+    private func firingFault(operation: String, orderId: String?, account: Scenario.Account?) -> FiredFault? {
+        for index in faults.indices where faults[index].matches(operation: operation, orderId: orderId, account: account) {
             guard faults[index].fires() else { continue }
             let injection = faults[index].injection
             if faults[index].isExpired(at: scenarioTime()) { faults.remove(at: index) }
