@@ -6,9 +6,10 @@ import WatchModel
 /// One sentence per event, on one line, so `journalctl`, a terminal and a chat channel all
 /// read the same words.
 public enum EventText {
-    /// E.g. `Order oo-… (Seattle rack 2) line item 1234: BUILDING → SHIPPED (UPS 1Z…)`.
+    /// E.g. `Order oo-… (Seattle rack 2) line item 1234: BUILDING → SHIPPED (UPS 1Z…)`, with
+    /// `[prod] ` in front for an order of an account other than `default` (``EventFacts/accountTag(_:)``).
     public static func sentence(_ event: Event) -> String {
-        let subject = orderSubject(event) + (event.lineItem.map { " line item \($0.id)" } ?? "")
+        let subject = EventFacts.accountTag(event) + orderSubject(event) + (event.lineItem.map { " line item \($0.id)" } ?? "")
         let change = event.change
         switch event.type {
         case .orderFirstSeen:

@@ -149,6 +149,8 @@ public struct JournaldSink: EventSink {
             if let value, !value.isEmpty { fields.append((name, value)) }
         }
         add("OUTPOST_ID", event.order.outpostId)
+        add("ACCOUNT", event.order.account)
+        add("REGION", event.order.region)
         add("ORDER_LABEL", event.order.label)
         add("ORDER_STATUS", event.order.status)
         add("LINE_ITEM_ID", event.lineItem?.id)

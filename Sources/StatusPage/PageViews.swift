@@ -22,6 +22,10 @@ enum PageViews {
         ]
         if let label = r.label { view["label"] = label }
         if let outpost = r.outpostId { view["outpostId"] = outpost }
+        view["account"] = r.account
+        if let region = r.region { view["region"] = region }
+        if let quote = r.quoteId { view["quoteId"] = quote }
+        if let option = r.quoteOptionId { view["quoteOptionId"] = option }
         if let error = r.lastError { view["lastError"] = error }
         if let change = time(r.lastChangeAt, now: now) { view["change"] = change }
         if let poll = time(r.lastPollAt, now: now) { view["poll"] = poll }

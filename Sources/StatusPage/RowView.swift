@@ -13,6 +13,9 @@ struct RowView: MustacheParent {
     let colorIndex: Int
     let label: String?
     let outpostId: String?
+    let account: String
+    /// Whether the page has an account column (the rows belong to more than one account).
+    let showAccount: Bool
     let markers: [[String: Any]]
     let items: [ChipView]
     let changeISO: String
@@ -20,7 +23,7 @@ struct RowView: MustacheParent {
     let pollISO: String
     let pollAgo: String
 
-    init(_ r: StatusRow, now: Date) {
+    init(_ r: StatusRow, now: Date, showAccount: Bool = false) {
         orderId = r.orderId
         href = PageViews.href(r.orderId)
         rowClass = Attention.rank(r) <= 1 ? "order attention" : "order"
@@ -28,6 +31,8 @@ struct RowView: MustacheParent {
         colorIndex = StatusPalette.index(for: status)
         label = r.label
         outpostId = r.outpostId
+        account = r.account
+        self.showAccount = showAccount
         var markers: [[String: Any]] = []
         if r.notFound { markers.append(["kind": "notfound", "text": "not found", "title": ""]) }
         if r.failing { markers.append(["kind": "failing", "text": "failing", "title": r.lastError ?? ""]) }
@@ -55,6 +60,8 @@ struct RowView: MustacheParent {
         case "hasLabel": return label != nil
         case "outpostId": return outpostId
         case "hasOutpost": return outpostId != nil
+        case "account": return account
+        case "showAccount": return showAccount
         case "markers": return markers
         case "items": return items
         case "changeISO": return changeISO

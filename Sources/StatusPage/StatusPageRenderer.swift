@@ -25,9 +25,11 @@ public struct StatusPageRenderer: Sendable {
         self.library = library
     }
 
-    /// `GET /`: one row per order, what needs attention first (``Attention``).
+    /// `GET /`: one row per order, what needs attention first (``Attention``); an account column
+    /// when the orders belong to more than one account.
     public func index(rows: [StatusRow], now: Date) -> String {
         let sorted = Attention.sorted(rows)
+        let showAccount = Set(rows.map(\.account)).count > 1
         let failing = rows.filter(\.failing).count
         let notFound = rows.filter(\.notFound).count
         var summary = "\(rows.count) order\(rows.count == 1 ? "" : "s") watched"
@@ -39,7 +41,8 @@ public struct StatusPageRenderer: Sendable {
             "nowISO": ISO8601.format(now),
             "palette": Self.palette,
             "hasRows": !rows.isEmpty,
-            "rows": sorted.map { RowView($0, now: now) },
+            "showAccount": showAccount,
+            "rows": sorted.map { RowView($0, now: now, showAccount: showAccount) },
         ]
         return library.render(context, withTemplate: "index") ?? ""
     }

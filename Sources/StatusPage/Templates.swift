@@ -58,11 +58,12 @@ enum Templates {
         {{^hasRows}}<p class="empty">No watched orders yet.</p>{{/hasRows}}
         {{#hasRows}}
         <table class="orders">
-        <thead><tr><th>Order</th><th>Status</th><th>Line items</th><th>Last change</th><th>Last poll</th><th>Attention</th></tr></thead>
+        <thead><tr><th>Order</th>{{#showAccount}}<th>Account</th>{{/showAccount}}<th>Status</th><th>Line items</th><th>Last change</th><th>Last poll</th><th>Attention</th></tr></thead>
         <tbody>
         {{#rows}}
         <tr class="{{rowClass}}" id="row-{{orderId}}">
         <td><a href="{{href}}">{{#hasLabel}}<span class="label">{{label}}</span><br>{{/hasLabel}}<code>{{orderId}}</code></a>{{#hasOutpost}}<div class="sub">outpost <code>{{outpostId}}</code></div>{{/hasOutpost}}</td>
+        {{#showAccount}}<td class="account">{{account}}</td>{{/showAccount}}
         <td><span class="badge c{{colorIndex}}">{{status}}</span></td>
         <td>{{#items}}<span class="chip"><i class="c{{colorIndex}}"></i>{{count}} {{status}}</span>{{/items}}{{^items}}<span class="sub">none</span>{{/items}}</td>
         <td><time title="{{changeISO}}">{{changeAgo}}</time></td>
@@ -86,7 +87,10 @@ enum Templates {
         <dl class="facts">
         <dt>Status</dt><dd><span class="badge c{{colorIndex}}">{{status}}</span> {{#notFound}}<span class="marker notfound">not found</span>{{/notFound}}{{#failing}}<span class="marker failing">failing</span>{{/failing}}</dd>
         {{#label}}<dt>Label</dt><dd>{{label}}</dd>{{/label}}
+        <dt>Account</dt><dd class="account">{{account}}{{#region}} <span class="sub">({{region}})</span>{{/region}}</dd>
         {{#outpostId}}<dt>Outpost</dt><dd><code>{{outpostId}}</code></dd>{{/outpostId}}
+        {{#quoteId}}<dt>Quote id</dt><dd><code>{{quoteId}}</code></dd>{{/quoteId}}
+        {{#quoteOptionId}}<dt>Quote option id</dt><dd><code>{{quoteOptionId}}</code></dd>{{/quoteOptionId}}
         <dt>Last change</dt><dd>{{#change}}<time datetime="{{iso}}" title="{{iso}}">{{ago}}</time> ({{iso}}){{/change}}{{^change}}never{{/change}}</dd>
         <dt>Last poll</dt><dd>{{#poll}}<time datetime="{{iso}}" title="{{iso}}">{{ago}}</time>{{/poll}}{{^poll}}never{{/poll}}{{#lastError}} · last error: {{lastError}}{{/lastError}}</dd>
         </dl>

@@ -7,8 +7,15 @@ import WatchStore
 public struct StatusRow: Encodable, Sendable, Equatable {
     public var orderId: String
     public var label: String?
+    /// The name of the configured account that watches the order (docs/configuration.md).
+    public var account: String
+    /// That account's region, once the order has been in a watch set that knew it.
+    public var region: String?
     public var outpostId: String?
     public var status: String?
+    /// `QuoteIdentifier` and `QuoteOptionIdentifier` of the last successful poll, when AWS sent them.
+    public var quoteId: String?
+    public var quoteOptionId: String?
     public var lineItemsByStatus: [String: Int]
     public var lastPollAt: Date?
     public var lastSuccessAt: Date?
@@ -27,7 +34,8 @@ public struct StatusRow: Encodable, Sendable, Equatable {
     public var shipments: [ShipmentRow] = []
 
     enum CodingKeys: String, CodingKey {
-        case orderId = "order_id", label, outpostId = "outpost_id", status
+        case orderId = "order_id", label, account, region, outpostId = "outpost_id", status
+        case quoteId = "quote_id", quoteOptionId = "quote_option_id"
         case lineItemsByStatus = "line_items_by_status", lastPollAt = "last_poll_at"
         case lastSuccessAt = "last_success_at", lastChangeAt = "last_change_at"
         case consecutiveFailures = "consecutive_failures", failing, notFound = "not_found", stalled
@@ -39,8 +47,12 @@ public struct StatusRow: Encodable, Sendable, Equatable {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(orderId, forKey: .orderId)
         try c.encode(label, forKey: .label)
+        try c.encode(account, forKey: .account)
+        try c.encode(region, forKey: .region)
         try c.encode(outpostId, forKey: .outpostId)
         try c.encode(status, forKey: .status)
+        try c.encode(quoteId, forKey: .quoteId)
+        try c.encode(quoteOptionId, forKey: .quoteOptionId)
         try c.encode(lineItemsByStatus, forKey: .lineItemsByStatus)
         try c.encode(lastPollAt, forKey: .lastPollAt)
         try c.encode(lastSuccessAt, forKey: .lastSuccessAt)
@@ -59,8 +71,12 @@ public struct StatusRow: Encodable, Sendable, Equatable {
     public init(_ w: WatchedOrder, tracking: TrackingTemplates = .builtIn) {
         orderId = w.orderId
         label = w.label
+        account = w.account
+        region = w.region
         outpostId = w.snapshot?.outpostId
         status = w.notFound ? "NOT_FOUND" : w.snapshot?.status
+        quoteId = w.snapshot?.quoteId
+        quoteOptionId = w.snapshot?.quoteOptionId
         lineItemsByStatus = w.lineItemStatusCounts
         lastPollAt = w.lastPollAt
         lastSuccessAt = w.lastSuccessAt
@@ -77,10 +93,12 @@ public struct StatusRow: Encodable, Sendable, Equatable {
         }
     }
 
-    /// The rows of every active order, in the store's order: what `status --json` prints.
-    public static func active(in store: StateStore, tracking: TrackingTemplates = .builtIn) async throws -> [StatusRow] {
+    /// The rows of every active order (of `account` when given), in the store's order: what
+    /// `status --json` prints.
+    public static func active(in store: StateStore, account: String? = nil,
+                              tracking: TrackingTemplates = .builtIn) async throws -> [StatusRow] {
         let stalled = try await store.stalledOrders()
-        return try await store.watchedOrders().filter(\.active).map { order in
+        return try await store.watchedOrders(account: account).filter(\.active).map { order in
             var row = StatusRow(order, tracking: tracking)
             row.stalled = stalled.contains(order.orderId)
             return row
