@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import OutpostsAPI
 import OutpostsSimulator
@@ -275,6 +276,38 @@ import Testing
         // Without accounts, naming one is an error.
         let plain = OutpostsSimulator(scenario: .default, speed: 0)
         await #expect(throws: ScenarioError.self) { try await plain.putOrder(Self.order(added), account: "prod") }
+    }
+
+    static func client(_ base: String, _ key: String, _ region: String) -> OutpostsClient {
+        OutpostsClient(endpoint: OutpostsEndpoint(region: region, url: URL(string: base)!),
+                       credentials: StaticCredentialProvider(AWSCredentials(accessKeyId: key, secretAccessKey: "secret")),
+                       httpClient: HTTPClient.shared, requestTimeout: .seconds(5), maxAttempts: 1)
+    }
+
+    /// outpostwatch's own client, signing for real, as one client per account does.
+    @Test func oneOutpostsClientPerAccount() async throws {
+        let simulator = OutpostsSimulator(scenario: Self.twoAccounts, speed: 0)
+        try await withRunningSimulator(simulator) { (base: String) async throws -> Void in
+            let prod = Self.client(base, Self.prodKey, "us-west-2")
+            let lab = Self.client(base, Self.labKey, "eu-central-1")
+            #expect(try await prod.listAllOrders().compactMap(\.orderId) == [Self.prodOrder, Self.prodOrder2])
+            #expect(try await lab.listAllOrders().compactMap(\.orderId) == [Self.labOrder])
+            #expect(try await lab.getOrder(Self.labOrder).orderId == Self.labOrder)
+            let foreign = await #expect(throws: OutpostsError.self) { try await prod.getOrder(Self.labOrder) }
+            #expect(foreign?.kind == .notFound)
+            let stranger = await #expect(throws: OutpostsError.self) {
+                try await Self.client(base, "AKIASTRANGER00000000", "us-west-2").getOrder(Self.prodOrder)
+            }
+            #expect(stranger?.code == "UnrecognizedClientException")
+            let elsewhere = await #expect(throws: OutpostsError.self) {
+                try await Self.client(base, Self.labKey, "us-west-2").getOrder(Self.labOrder)
+            }
+            #expect(elsewhere?.code == "InvalidSignatureException")
+        }
+        let stats = await simulator.stats()
+        #expect(stats.calls(signedBy: Self.prodKey, region: "us-west-2") == 2)
+        #expect(stats.calls(signedBy: Self.labKey, region: "eu-central-1") == 2)
+        #expect(stats.calls(signedBy: Self.labKey, region: "us-west-2") == 1)
     }
 
     // MARK: Order fields of 2026
