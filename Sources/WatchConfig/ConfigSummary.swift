@@ -14,20 +14,30 @@ public enum ConfigSummary {
         lines.append("Watching \(orderCount) order\(orderCount == 1 ? "" : "s")"
                      + (settings.discover.isEmpty ? "" : " plus every order found by \(settings.discover.count) discovery rule\(settings.discover.count == 1 ? "" : "s")")
                      + (orderCount > 0 ? ":" : ""))
+        // With one account, `default`, every order is its; otherwise each line names its account.
+        let onlyDefault = settings.accounts.map(\.name) == [AccountSettings.defaultName]
+        let inAccount = { (name: String) in onlyDefault ? "" : " (account \(name))" }
         for order in settings.orders {
-            lines.append("  \(order.id)" + (order.label.map { "  \($0)" } ?? ""))
+            lines.append("  \(order.id)" + (order.label.map { "  \($0)" } ?? "") + inAccount(order.account))
         }
         for rule in settings.discover {
-            lines.append("  discover: \(rule.outpost.map { "orders of outpost \($0)" } ?? "all orders") (ListOrders every \(durations.format(rule.interval)))")
+            lines.append("  discover: \(rule.outpost.map { "orders of outpost \($0)" } ?? "all orders") (ListOrders every \(durations.format(rule.interval)))"
+                         + inAccount(rule.account))
         }
 
-        let aws = settings.aws
-        var awsParts = ["region \(aws.region ?? "from AWS_REGION / AWS_DEFAULT_REGION / the profile")"]
-        awsParts.append("profile \(aws.profile ?? "from AWS_PROFILE / the default chain")")
-        if let endpoint = aws.endpoint { awsParts.append("endpoint \(maskURL(endpoint, format: .json))") }
-        if let role = aws.roleArn { awsParts.append("assuming \(role)") }
-        if aws.useFips { awsParts.append("FIPS endpoint") }
-        lines.append("AWS: " + awsParts.joined(separator: ", "))
+        if onlyDefault, let account = settings.accounts.first {
+            lines.append("AWS: " + describe(account).joined(separator: ", "))
+        } else {
+            lines.append("AWS accounts:")
+            for account in settings.accounts {
+                let orders = settings.orders.count(where: { $0.account == account.name })
+                let sweeps = settings.discover.count(where: { $0.account == account.name })
+                var parts = describe(account)
+                parts.append("\(orders) order\(orders == 1 ? "" : "s")"
+                             + (sweeps == 0 ? "" : " plus \(sweeps) discovery rule\(sweeps == 1 ? "" : "s")"))
+                lines.append("  \(account.name): " + parts.joined(separator: ", "))
+            }
+        }
 
         let poll = settings.poll
         let jitterPercent = number((poll.jitter * 1000).rounded() / 10)
@@ -75,6 +85,23 @@ public enum ConfigSummary {
             lines.append(contentsOf: describe(service.common, durations: durations))
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// Where and as whom an account calls the API; its `external_id` is only said to be set.
+    private static func describe(_ account: AccountSettings) -> [String] {
+        let regionSource = account.name == AccountSettings.defaultName
+            ? "from AWS_REGION / AWS_DEFAULT_REGION / the profile"
+            : "from the profile / AWS_REGION / AWS_DEFAULT_REGION"
+        var parts = ["region \(account.region ?? regionSource)"]
+        parts.append("profile \(account.profile ?? "from AWS_PROFILE / the default chain")")
+        if let endpoint = account.endpoint { parts.append("endpoint \(maskURL(endpoint, format: .json))") }
+        if let role = account.roleArn {
+            parts.append("assuming \(role)" + (account.externalId == nil ? "" : " (external id set)"))
+        }
+        if account.useFips { parts.append("FIPS endpoint") }
+        if let maxRPS = account.maxRPS { parts.append("at most \(number(maxRPS)) calls/s") }
+        if let concurrency = account.concurrency { parts.append("\(concurrency) in flight") }
+        return parts
     }
 
     /// The filter and retry lines of a sink of a kind added after webhooks.

@@ -57,17 +57,20 @@ public struct AWSSettings: Sendable, Equatable {
     /// Full URL, e.g. `http://127.0.0.1:8714`.
     public var endpoint: String?
     public var roleArn: String?
+    /// Sent with `AssumeRole` when `roleArn` is set.
+    public var externalId: String?
     public var useFips: Bool
     /// `ca_bundle`: a PEM file of roots AWS requests trust besides the system's (else
     /// `AWS_CA_BUNDLE`); read when the daemon starts.
     public var caBundle: String?
 
     public init(region: String? = nil, profile: String? = nil, endpoint: String? = nil,
-                roleArn: String? = nil, useFips: Bool = false) {
+                roleArn: String? = nil, externalId: String? = nil, useFips: Bool = false) {
         self.region = region
         self.profile = profile
         self.endpoint = endpoint
         self.roleArn = roleArn
+        self.externalId = externalId
         self.useFips = useFips
     }
 }
@@ -122,7 +125,7 @@ extension AWSSettings {
     /// `[aws]` as the account `default`.
     public var defaultAccount: AccountSettings {
         AccountSettings(name: AccountSettings.defaultName, region: region, profile: profile, endpoint: endpoint,
-                        roleArn: roleArn, useFips: useFips)
+                        roleArn: roleArn, externalId: externalId, useFips: useFips)
     }
 }
 

@@ -15,17 +15,17 @@ final class SettingsSchema {
     /// Every sink name seen so far, of every kind (names are unique across kinds).
     var sinkNames: [String: SourcePosition] = [:]
 
-    static let topLevelKeys = ["aws", "poll", "storage", "journald", "retention", "http", "order", "discover", "webhook",
+    static let topLevelKeys = ["aws", "account", "poll", "storage", "journald", "retention", "http", "order", "discover", "webhook",
                                 "eventbridge", "sns", "pagerduty", "stall", "tracking"]
-    static let awsKeys = ["region", "profile", "endpoint", "role_arn", "use_fips", "ca_bundle"]
+    static let awsKeys = ["region", "profile", "endpoint", "role_arn", "external_id", "use_fips", "ca_bundle"]
     static let pollKeys = ["interval", "jitter", "concurrency", "max_rps", "terminal_interval", "failing_after",
                            "request_timeout"]
     static let storageKeys = ["path"]
     static let journaldKeys = ["enabled"]
     static let retentionKeys = ["deliveries", "events"]
     static let httpKeys = ["listen", "token_file"]
-    static let orderKeys = ["id", "label"]
-    static let discoverKeys = ["outpost", "interval"]
+    static let orderKeys = ["id", "label", "account"]
+    static let discoverKeys = ["outpost", "interval", "account"]
     static let webhookKeys = ["name", "url", "secret", "secret_file", "format", "events", "orders", "timeout",
                               "max_age", "headers", "concurrency", "ca_bundle"]
     /// Headers the webhook sink sets itself; letting the config override them would break signatures.
@@ -43,7 +43,11 @@ final class SettingsSchema {
         let root = SchemaTable(table: document, name: "", position: .start)
         reader.rejectUnknownKeys(root, allowed: Self.topLevelKeys)
         var settings = Settings(storage: StorageSettings(path: StorageSettings.defaultPath(environment: environment)))
-        if let aws = reader.table(root, "aws") { settings.aws = readAWS(aws) }
+        let awsTable = reader.table(root, "aws")
+        if let awsTable { settings.aws = readAWS(awsTable) }
+        // Before [[order]] and [[discover]], which may come first in the file but name accounts.
+        let accounts = readAccounts(reader.arrayOfTables(root, "account"), aws: awsTable.map { ($0, settings.aws) })
+        settings.accounts = accounts.accounts
         if let poll = reader.table(root, "poll") { settings.poll = readPoll(poll) }
         if let storage = reader.table(root, "storage") {
             reader.rejectUnknownKeys(storage, allowed: Self.storageKeys)
@@ -57,8 +61,8 @@ final class SettingsSchema {
         if let http = reader.table(root, "http") { settings.http = readHTTP(http) }
         if let tracking = reader.table(root, "tracking") { settings.tracking = readTracking(tracking) }
         if let stall = reader.table(root, "stall") { settings.stall = readStall(stall) }
-        settings.orders = readOrders(reader.arrayOfTables(root, "order"))
-        settings.discover = reader.arrayOfTables(root, "discover").map(readDiscover)
+        settings.orders = readOrders(reader.arrayOfTables(root, "order"), accounts: accounts)
+        settings.discover = reader.arrayOfTables(root, "discover").map { readDiscover($0, accounts: accounts) }
         settings.webhooks = readWebhooks(reader.arrayOfTables(root, "webhook"))
         settings.eventBridge = reader.arrayOfTables(root, "eventbridge").compactMap(readEventBridge)
         settings.sns = reader.arrayOfTables(root, "sns").compactMap(readSNS)
@@ -71,47 +75,6 @@ final class SettingsSchema {
 
     // MARK: sections
 
-    private func readAWS(_ table: SchemaTable) -> AWSSettings {
-        reader.rejectUnknownKeys(table, allowed: Self.awsKeys)
-        var aws = AWSSettings()
-        if let region = reader.nonEmptyString(table, "region") {
-            if region.value.unicodeScalars.allSatisfy({ ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" }) {
-                aws.region = region.value
-            } else {
-                diagnostics.error("aws.region: \(SchemaReader.quoted(region.value)) is not a region name such as \"us-west-2\"",
-                                  at: region.position)
-            }
-        }
-        aws.profile = reader.nonEmptyString(table, "profile")?.value
-        if let endpoint = reader.string(table, "endpoint") {
-            if ConfigValidation.httpURL(endpoint.value) != nil {
-                aws.endpoint = endpoint.value
-            } else {
-                diagnostics.error("aws.endpoint: \(SchemaReader.quoted(Self.maskedForMessage(endpoint.value))) is not an http(s) URL such as \"https://outposts.us-west-2.amazonaws.com\"",
-                                  at: endpoint.position)
-            }
-        }
-        if let role = reader.string(table, "role_arn") {
-            if Self.isRoleARN(role.value) {
-                aws.roleArn = role.value
-            } else {
-                diagnostics.error("aws.role_arn: \(SchemaReader.quoted(role.value)) is not an IAM role ARN such as \"arn:aws:iam::123456789012:role/OutpostsRead\"",
-                                  at: role.position)
-            }
-        }
-        if let fips = reader.boolean(table, "use_fips") { aws.useFips = fips }
-        aws.caBundle = reader.nonEmptyString(table, "ca_bundle")?.value
-        return aws
-    }
-
-    /// `arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`.
-    static func isRoleARN(_ text: String) -> Bool {
-        let parts = text.split(separator: ":", maxSplits: 5, omittingEmptySubsequences: false)
-        return parts.count == 6 && parts[0] == "arn" && parts[1].hasPrefix("aws") && parts[2] == "iam"
-            && parts[3].isEmpty && parts[4].count == 12 && parts[4].allSatisfy({ $0.isASCII && $0.isNumber })
-            && parts[5].hasPrefix("role/") && parts[5].count > "role/".count
-    }
-
     private func readPoll(_ table: SchemaTable) -> PollSettings {
         reader.rejectUnknownKeys(table, allowed: Self.pollKeys)
         var poll = PollSettings()
@@ -120,9 +83,7 @@ final class SettingsSchema {
             poll.jitter = jitter
         }
         if let concurrency = reader.integer(table, "concurrency", minimum: 1) { poll.concurrency = concurrency }
-        if let rps = reader.number(table, "max_rps", rule: "must be greater than 0", isValid: { $0 > 0 }) {
-            poll.maxRPS = rps
-        }
+        if let rps = readMaxRPS(table) { poll.maxRPS = rps }
         switch reader.duration(table, "terminal_interval", allowOff: true) {
         case .off?: poll.terminalInterval = nil
         case .duration(let value)?: poll.terminalInterval = value
@@ -180,12 +141,17 @@ final class SettingsSchema {
         return http
     }
 
-    private func readOrders(_ tables: [SchemaTable]) -> [OrderSettings] {
+    private func readOrders(_ tables: [SchemaTable], accounts: AccountDirectory) -> [OrderSettings] {
         var orders: [OrderSettings] = []
-        var seen: [String: SourcePosition] = [:]
+        var seen: [String: (position: SourcePosition, account: String?)] = [:]
         for table in tables {
             reader.rejectUnknownKeys(table, allowed: Self.orderKeys)
             let label = reader.string(table, "label")?.value
+            var subject = "order"
+            if case .string(let text)? = table.table["id"]?.node.value, ConfigValidation.isOrderID(text) {
+                subject += " \(text)"
+            }
+            let account = self.account(of: table, in: accounts, subject: subject)
             guard reader.requireKey(table, "id"), let id = reader.string(table, "id") else { continue }
             guard ConfigValidation.isOrderID(id.value) else {
                 diagnostics.error("order.id: malformed order id \(SchemaReader.quoted(id.value)): expected oo- and 17 lowercase hex digits, e.g. \"oo-0123456789abcdef0\"",
@@ -193,16 +159,22 @@ final class SettingsSchema {
                 continue
             }
             if let first = seen[id.value] {
-                diagnostics.error("order.id: duplicate order id \(id.value) (already listed at \(first))", at: id.position)
+                if let account, let other = first.account, account != other {
+                    diagnostics.error("order.id: duplicate order id \(id.value) under account \(account) (already listed at \(first.position) under account \(other); an order belongs to one account)",
+                                      at: id.position)
+                } else {
+                    diagnostics.error("order.id: duplicate order id \(id.value) (already listed at \(first.position))",
+                                      at: id.position)
+                }
                 continue
             }
-            seen[id.value] = id.position
-            orders.append(OrderSettings(id: id.value, label: label))
+            seen[id.value] = (id.position, account)
+            orders.append(OrderSettings(id: id.value, label: label, account: account ?? AccountSettings.defaultName))
         }
         return orders
     }
 
-    private func readDiscover(_ table: SchemaTable) -> DiscoverSettings {
+    private func readDiscover(_ table: SchemaTable, accounts: AccountDirectory) -> DiscoverSettings {
         reader.rejectUnknownKeys(table, allowed: Self.discoverKeys)
         var discover = DiscoverSettings()
         if let outpost = reader.string(table, "outpost") {
@@ -214,6 +186,8 @@ final class SettingsSchema {
             }
         }
         if let interval = reader.requiredDuration(table, "interval") { discover.interval = interval }
+        let subject = discover.outpost.map { "discover \($0)" } ?? "discover"
+        discover.account = account(of: table, in: accounts, subject: subject) ?? AccountSettings.defaultName
         return discover
     }
 
@@ -268,7 +242,7 @@ final class SettingsSchema {
     }
 
     /// URLs may carry credentials; messages show them the way the summary does.
-    private static func maskedForMessage(_ url: String) -> String {
+    static func maskedForMessage(_ url: String) -> String {
         ConfigSummary.maskURL(url, format: .json)
     }
 

@@ -38,6 +38,15 @@ public enum ConfigValidation {
         }
     }
 
+    /// The longest account name.
+    public static let accountNameLimit = 64
+
+    /// An account name (`[[account]] name`): 1 to 64 of lowercase letters, digits, `_` and `-`
+    /// (it appears in events, CLI arguments and metric labels).
+    public static func isAccountName(_ text: String) -> Bool {
+        text.unicodeScalars.count <= accountNameLimit && isSinkName(text)
+    }
+
     /// Whether `host` (a URL host, brackets allowed around IPv6) names this machine:
     /// `localhost`, 127.0.0.0/8 or ::1. Plain http is acceptable only there.
     public static func isLoopbackHost(_ host: String) -> Bool {

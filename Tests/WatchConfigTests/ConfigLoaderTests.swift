@@ -84,7 +84,7 @@ struct ConfigLoaderTests {
         let result = parse(Self.specExample)
         #expect(result.errors.isEmpty, "\(result.errors)")
         let settings = try #require(result.settings)
-        let expected = Settings(
+        var expected = Settings(
             aws: AWSSettings(region: "us-west-2", profile: "outposts-readonly", endpoint: "http://127.0.0.1:8714",
                              roleArn: "arn:aws:iam::123456789012:role/OutpostsRead", useFips: false),
             poll: PollSettings(interval: .seconds(300), jitter: 0.1, concurrency: 4, maxRPS: 5,
@@ -100,6 +100,7 @@ struct ConfigLoaderTests {
                                        events: [.orderStatusChanged, .lineItemShipmentChanged],
                                        orders: ["oo-0123456789abcdef0"], timeout: .seconds(10),
                                        maxAge: .seconds(259_200), headers: ["X-Team": "infra"], concurrency: 4)])
+        expected.accounts = [expected.aws.defaultAccount]
         #expect(settings == expected)
     }
 
