@@ -16,10 +16,14 @@ public struct Order: Codable, Sendable, Hashable {
     public var orderFulfilledDate: Date?
     public var paymentTerm: String?
     public var orderType: String?
+    /// Added to the API in 2026-06; absent from older answers.
+    public var quoteIdentifier: String?
+    public var quoteOptionIdentifier: String?
 
     public init(outpostId: String? = nil, orderId: String? = nil, status: String? = nil, lineItems: [LineItem]? = nil,
                 paymentOption: String? = nil, orderSubmissionDate: Date? = nil, orderFulfilledDate: Date? = nil,
-                paymentTerm: String? = nil, orderType: String? = nil) {
+                paymentTerm: String? = nil, orderType: String? = nil, quoteIdentifier: String? = nil,
+                quoteOptionIdentifier: String? = nil) {
         self.outpostId = outpostId
         self.orderId = orderId
         self.status = status
@@ -29,6 +33,8 @@ public struct Order: Codable, Sendable, Hashable {
         self.orderFulfilledDate = orderFulfilledDate
         self.paymentTerm = paymentTerm
         self.orderType = orderType
+        self.quoteIdentifier = quoteIdentifier
+        self.quoteOptionIdentifier = quoteOptionIdentifier
     }
 
     enum CodingKeys: String, CodingKey {
@@ -41,6 +47,8 @@ public struct Order: Codable, Sendable, Hashable {
         case orderFulfilledDate = "OrderFulfilledDate"
         case paymentTerm = "PaymentTerm"
         case orderType = "OrderType"
+        case quoteIdentifier = "QuoteIdentifier"
+        case quoteOptionIdentifier = "QuoteOptionIdentifier"
     }
 }
 

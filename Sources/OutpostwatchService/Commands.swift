@@ -18,7 +18,13 @@ public enum Commands {
     /// Validates the config: prints a summary and returns, or throws every error (exit 78).
     public static func checkConfig(configPath: String) throws {
         let settings = try loadSettings(path: configPath)
-        _ = try resolveEndpoint(settings, configPath: configPath)
+        // Every account's region and endpoint, each failure reported (docs/configuration.md).
+        let unresolved = settings.accounts.flatMap { account -> [String] in
+            do { _ = try resolveEndpoint(account, configPath: configPath); return [] } catch let failure as CommandFailure {
+                return failure.lines
+            } catch { return ["\(configPath): \(error)"] }
+        }
+        if !unresolved.isEmpty { throw CommandFailure(.config, unresolved) }
         // The CA bundles are read the way the daemon reads them at start, so a bad one fails here first.
         let bundles = [("aws.ca_bundle", CABundle.awsPath(configured: settings.aws.caBundle,
                                                           environment: ProcessInfo.processInfo.environment))]
@@ -44,8 +50,15 @@ public enum Commands {
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger, credentials: credentials)
         // The poller syncs the watch set itself; a store error is one of the report's failures.
         let sinks = runtime.sinks
-        let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
-                            route: { sinks.route($0) }, logger: logger, onCommit: { _ in })
+        let poller: AccountPollers
+        do {
+            poller = try AccountPollers(store: runtime.store, settings: settings,
+                                        makeSource: { try runtime.makeSource($0, settings: $1) },
+                                        route: { sinks.route($0) }, logger: logger, onCommit: { _ in })
+        } catch {
+            await runtime.shutdown()
+            throw error
+        }
         let report = await poller.pollAllOnce(progress: Terminal.onceProgress())
         _ = await runtime.makeDispatcher().drainOnce()
         await runtime.shutdown()
@@ -66,34 +79,12 @@ public enum Commands {
         }
     }
 
-    // MARK: status
-
-    /// One row per watched order (``StatusRow``): status, line items by status, last poll, last change, failures.
-    public static func status(configPath: String, json: Bool) async throws {
-        let settings = try loadSettings(path: configPath)
-        let store = try openReadOnly(settings)
-        let rows = try await StatusRow.active(in: store, tracking: settings.tracking)
-        if json { return try Output.json(rows) }
-        if rows.isEmpty { return Output.line("no watched orders") }
-        Output.line(Output.table(
-            ["ORDER", "LABEL", "STATUS", "LINE ITEMS", "LAST POLL", "LAST CHANGE", "FAILURES"],
-            rows.map { r in
-                let items = r.lineItemsByStatus.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }
-                    .joined(separator: ", ")
-                return [r.orderId, r.label ?? "-", (r.status ?? "-") + (r.stalled ? " (stalled)" : ""),
-                        items.isEmpty ? "-" : items,
-                        Output.time(r.lastPollAt), Output.time(r.lastChangeAt),
-                        r.consecutiveFailures == 0 ? "0" : "\(r.consecutiveFailures)\(r.failing ? " (failing)" : "")"]
-            }))
-        if let shipments = ShipmentTable.render(rows) {
-            Output.line("\n" + shipments)
-        }
-    }
-
     // MARK: history
 
-    /// Transitions, oldest first; `--json` prints an array of webhook-shaped events.
-    public static func history(configPath: String, orderId: String?, since: String?, json: Bool) async throws {
+    /// Transitions, oldest first; `--json` prints an array of webhook-shaped events. With
+    /// `account`, only the events of that account's orders (``AccountFilter``).
+    public static func history(configPath: String, orderId: String?, since: String?, json: Bool,
+                               account: String? = nil) async throws {
         let settings = try loadSettings(path: configPath)
         var sinceDate: Date?
         if let since {
@@ -103,7 +94,9 @@ public enum Commands {
             sinceDate = date
         }
         let store = try openReadOnly(settings)
-        let events = try await store.history(orderId: orderId, since: sinceDate)
+        let filter = try await AccountFilter.load(account, settings: settings, store: store)
+        var events = try await store.history(orderId: orderId, since: sinceDate)
+        if let filter { events = events.filter(filter.matches) }
         if json { return try Output.json(events) }
         if events.isEmpty { return Output.line("no events") }
         for event in events {

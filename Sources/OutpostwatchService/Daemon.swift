@@ -53,8 +53,13 @@ public final class Daemon: Sendable {
         let watchdog = WatchdogPacer(interval: notifier.watchdogInterval)
         let onEvents = self.onEvents
         let sinks = LockedValue(runtime.sinks)
-        let poller = Poller(
-            store: runtime.store, source: InstrumentedSource(base: runtime.client, metrics: metrics), settings: settings,
+        let poller = try AccountPollers(
+            store: runtime.store, settings: settings,
+            makeSource: { account, settings in
+                var source = try runtime.makeSource(account, settings: settings)
+                source.source = InstrumentedSource(base: source.source, metrics: metrics, account: account.name)
+                return source
+            },
             route: { event in sinks.withLock { $0.route(event) } },
             logger: logger,
             onCommit: { events in
@@ -71,6 +76,7 @@ public final class Daemon: Sendable {
         notifier.ready(status: Daemon.statusLine(loaded))
         logger.info("outpostwatch started", metadata: [
             "orders": "\(loaded.watching)", "config": "\(configPath)",
+            "accounts": "\(settings.accounts.map(\.name).joined(separator: ","))",
             "endpoint": "\(runtime.client.endpoint.url.absoluteString)", "store": "\(settings.storage.path)",
         ])
 
@@ -154,7 +160,7 @@ final class WatchdogPacer: Sendable {
 
 /// The poll loop as a lifecycle service.
 struct PollerService: Service {
-    let poller: Poller
+    let poller: AccountPollers
 
     func run() async throws {
         try await cancelWhenGracefulShutdown {
@@ -209,12 +215,12 @@ struct RetentionService: Service {
 package struct ReloadService: Service {
     let daemon: Daemon
     let runtime: Runtime
-    let poller: Poller
+    let poller: AccountPollers
     let dispatcher: Dispatcher
     let sinks: LockedValue<SinkSet>
     let notifier: SystemdNotifier
 
-    package init(daemon: Daemon, runtime: Runtime, poller: Poller, dispatcher: Dispatcher,
+    package init(daemon: Daemon, runtime: Runtime, poller: AccountPollers, dispatcher: Dispatcher,
                  sinks: LockedValue<SinkSet>, notifier: SystemdNotifier) {
         self.daemon = daemon
         self.runtime = runtime
@@ -246,8 +252,11 @@ package struct ReloadService: Service {
             return
         }
         let old = runtime.settings
-        if settings.storage != old.storage || settings.aws != old.aws {
-            logger.warning("[storage] and [aws] changes take effect at the next restart")
+        if settings.storage != old.storage {
+            logger.warning("[storage] changes take effect at the next restart")
+        }
+        if settings.aws.caBundle != old.aws.caBundle {
+            logger.warning("[aws] ca_bundle changes take effect at the next restart")
         }
         do {
             let newSinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable,

@@ -28,22 +28,23 @@ public func loadSettings(path: String, environment: [String: String] = ProcessIn
     return settings
 }
 
-/// The AWS location derived from settings and environment: region and endpoint.
-public func resolveEndpoint(_ settings: Settings, configPath: String,
+/// Where an account's calls go: its region and endpoint, from its table and the environment.
+public func resolveEndpoint(_ account: AccountSettings, configPath: String,
                             environment: [String: String] = ProcessInfo.processInfo.environment) throws -> OutpostsEndpoint {
+    // A missing region is a configuration error: the unit must not restart in a loop.
+    let scope = account.name == AccountSettings.defaultName ? "" : "account \(account.name): "
     let region: String
     do {
-        region = try AWSRegionResolver.resolve(configured: settings.aws.region, profile: settings.aws.profile,
+        region = try AWSRegionResolver.resolve(configured: account.region, profile: account.profile,
                                                environment: environment)
     } catch {
-        // A missing region is a configuration error: the unit must not restart in a loop.
-        throw CommandFailure(.config, "\(configPath):1:1: \(error)")
+        throw CommandFailure(.config, "\(configPath):1:1: \(scope)\(error)")
     }
     do {
-        return try OutpostsEndpoint.resolve(region: region, configuredEndpoint: settings.aws.endpoint,
-                                            useFips: settings.aws.useFips, environment: environment)
+        return try OutpostsEndpoint.resolve(region: region, configuredEndpoint: account.endpoint,
+                                            useFips: account.useFips, environment: environment)
     } catch {
-        throw CommandFailure(.config, "\(configPath):1:1: \(error)")
+        throw CommandFailure(.config, "\(configPath):1:1: \(scope)\(error)")
     }
 }
 
@@ -57,9 +58,17 @@ public final class Runtime: Sendable {
     public let store: StateStore
     /// Direct and proxied clients (docs/configuration.md, "Proxies and private CAs").
     public let httpClient: HTTPRoutes
+    /// The client of the first account (`default` when there is one): what the AWS sinks sign
+    /// with, and the endpoint the start message names.
     public let client: OutpostsClient
     public let sinks: SinkSet
     public let logger: Logger
+    /// What AWS requests go through: ``httpClient`` trusting `[aws] ca_bundle`.
+    let awsHTTP: any HTTPTransport
+    /// A fixed provider for every account (demo, tests), else each account's own chain.
+    let fixedCredentials: (any CredentialProvider)?
+    let environment: [String: String]
+    let onThrottle: OutpostsClient.ThrottleObserver?
 
     /// - Parameter credentials: a fixed provider (demo, tests); `nil` uses the standard AWS chain.
     public init(settings: Settings, configPath: String, logger: Logger,
@@ -69,7 +78,12 @@ public final class Runtime: Sendable {
         self.settings = settings
         self.configPath = configPath
         self.logger = logger
-        let endpoint = try resolveEndpoint(settings, configPath: configPath, environment: environment)
+        self.fixedCredentials = credentials
+        self.environment = environment
+        self.onThrottle = onThrottle
+        let primary = settings.accounts.first ?? AccountSettings(name: AccountSettings.defaultName)
+        // Every account's region and endpoint are checked now: a config error is exit 78 at start.
+        let endpoints = try settings.accounts.map { try resolveEndpoint($0, configPath: configPath, environment: environment) }
         let httpClient = try Self.makeHTTPRoutes(environment: environment)
         // AWS requests (Outposts, STS) trust [aws] ca_bundle / AWS_CA_BUNDLE besides the system roots.
         let awsHTTP: any HTTPTransport
@@ -85,13 +99,13 @@ public final class Runtime: Sendable {
             throw CommandFailure(.failure, "cannot open the state database: \(error)")
         }
         self.httpClient = httpClient
-        let provider = credentials ?? CredentialChain.standard(
-            profile: settings.aws.profile, roleArn: settings.aws.roleArn, region: endpoint.region,
-            environment: environment, httpClient: awsHTTP)
-        self.client = OutpostsClient(endpoint: endpoint, credentials: provider, httpClient: awsHTTP,
-                                     requestTimeout: settings.poll.requestTimeout,
-                                     logger: logger, onThrottle: onThrottle,
-                                     applicationVersion: OutpostwatchVersion.string)
+        self.awsHTTP = awsHTTP
+        let primaryEndpoint = try endpoints.first ?? resolveEndpoint(primary, configPath: configPath,
+                                                                     environment: environment)
+        let provider = credentials ?? Self.makeCredentials(primary, region: primaryEndpoint.region,
+                                                           awsHTTP: awsHTTP, environment: environment)
+        self.client = Self.makeClient(primary, endpoint: primaryEndpoint, credentials: provider, settings: settings,
+                                      awsHTTP: awsHTTP, logger: logger, onThrottle: onThrottle)
         do {
             // The AWS sinks sign with the same (cached) credentials as the Outposts calls.
             self.sinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable, httpClient: httpClient,
@@ -100,6 +114,39 @@ public final class Runtime: Sendable {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): \(error)")
         }
+    }
+
+    /// The client of one account: its endpoint, its own credential chain (its profile; its role
+    /// through STS with its external id), its own credential cache.
+    static func makeCredentials(_ account: AccountSettings, region: String, awsHTTP: any HTTPTransport,
+                                environment: [String: String]) -> any CredentialProvider {
+        CredentialChain.standard(profile: account.profile, roleArn: account.roleArn, externalId: account.externalId,
+                                 region: region, environment: environment, httpClient: awsHTTP)
+    }
+
+    static func makeClient(_ account: AccountSettings, endpoint: OutpostsEndpoint, credentials provider: any CredentialProvider,
+                           settings: Settings, awsHTTP: any HTTPTransport, logger: Logger,
+                           onThrottle: OutpostsClient.ThrottleObserver?) -> OutpostsClient {
+        var logger = logger
+        logger[metadataKey: "account"] = "\(account.name)"
+        return OutpostsClient(endpoint: endpoint, credentials: provider, httpClient: awsHTTP,
+                              requestTimeout: settings.poll.requestTimeout,
+                              logger: logger, onThrottle: onThrottle,
+                              applicationVersion: OutpostwatchVersion.string)
+    }
+
+    /// What an account's orders are polled through (``AccountPollers``): a new client of that
+    /// account, its errors naming the account when several are configured.
+    /// - Throws: ``CommandFailure`` (78) when the account has no region or a bad endpoint.
+    public func makeSource(_ account: AccountSettings, settings: Settings) throws -> AccountPollers.Source {
+        let endpoint = try resolveEndpoint(account, configPath: configPath, environment: environment)
+        let provider = fixedCredentials ?? Self.makeCredentials(account, region: endpoint.region, awsHTTP: awsHTTP,
+                                                                environment: environment)
+        let client = Self.makeClient(account, endpoint: endpoint, credentials: provider, settings: settings,
+                                     awsHTTP: awsHTTP, logger: logger, onThrottle: onThrottle)
+        let named = settings.accounts.count > 1 || account.name != AccountSettings.defaultName
+        return AccountPollers.Source(source: named ? AccountNamedSource(base: client, account: account.name) : client,
+                                     region: endpoint.region)
     }
 
     /// The process's HTTP routes; an unusable proxy variable is a configuration error (exit 78).

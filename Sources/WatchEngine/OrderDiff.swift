@@ -13,8 +13,9 @@ public enum OrderDiff {
     ///
     /// `old == nil` (never seen before) yields exactly one `order.first_seen`: the baseline, not a
     /// list of everything that "appeared". Events have `sequence` 0; the store assigns it.
-    public static func events(old: OrderSnapshot?, new: OrderSnapshot, label: String?, at: Date) -> [Event] {
-        let order = OrderRef(id: new.orderId, outpostId: new.outpostId, label: label, status: new.status)
+    /// `context` (label, account, region) is carried in every event's `order`.
+    public static func events(old: OrderSnapshot?, new: OrderSnapshot, context: OrderContext, at: Date) -> [Event] {
+        let order = context.ref(new)
         func event(_ type: EventType, _ change: Change, _ item: LineItemSnapshot? = nil) -> Event {
             Event(type: type, occurredAt: at, order: order, lineItem: item.map(LineItemRef.init), change: change)
         }

@@ -45,6 +45,7 @@ public enum OrderMapping {
             submissionDate: order.orderSubmissionDate.map(wholeMilliseconds),
             fulfilledDate: order.orderFulfilledDate.map(wholeMilliseconds),
             paymentOption: order.paymentOption, paymentTerm: order.paymentTerm, orderType: order.orderType,
+            quoteId: order.quoteIdentifier, quoteOptionId: order.quoteOptionIdentifier,
             lineItems: items)
     }
 

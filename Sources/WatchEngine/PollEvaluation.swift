@@ -74,7 +74,7 @@ public enum PollEvaluation {
             // An order that was not found and is back is diffed against what was stored before it
             // vanished: the operator learns what changed meanwhile, not a second baseline.
             let events = recovery(watched, at: at)
-                + OrderDiff.events(old: watched.snapshot, new: snapshot, label: watched.label, at: at)
+                + OrderDiff.events(old: watched.snapshot, new: snapshot, context: watched.context, at: at)
             return PollCommit(orderId: watched.orderId, polledAt: at, succeeded: true, snapshot: snapshot,
                               consecutiveFailures: 0, failing: false, notFound: false, lastError: nil, events: events,
                               onlyPollTimesChanged: events.isEmpty && isSettled(watched) && !watched.notFound
@@ -110,8 +110,7 @@ public enum PollEvaluation {
     }
 
     private static func lastKnownRef(_ watched: WatchedOrder) -> OrderRef {
-        OrderRef(id: watched.orderId, outpostId: watched.snapshot?.outpostId, label: watched.label,
-                 status: watched.snapshot?.status)
+        watched.context.ref(orderId: watched.orderId, lastKnown: watched.snapshot)
     }
 }
 

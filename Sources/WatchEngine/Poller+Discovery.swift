@@ -34,7 +34,7 @@ extension Poller {
 
     private func addDiscovered(_ ids: [String]) async {
         do {
-            let added = try await store.addDiscovered(ids)
+            let added = try await store.addDiscovered(ids, account: account, region: region)
             if !added.isEmpty {
                 logger.info("discovered new orders", metadata: ["count": "\(added.count)",
                                                                  "orders": "\(added.joined(separator: ","))"])

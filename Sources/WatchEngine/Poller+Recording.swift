@@ -20,11 +20,14 @@ extension Poller {
         let route = self.route
         let failingAfter = settings.poll.failingAfter
         let tracking = settings.tracking
+        let account = self.account
         do {
             // Detached from the caller's cancellation: once a fetch has produced an answer, its
             // commit always completes, so a SIGTERM mid-commit neither loses nor repeats it.
             let stored = try await Task<([Event], PollCommit)?, any Error> {
-                guard let watched = try await store.watchedOrder(orderId), watched.active else {
+                // An order a reload moved to another account is that account's poller's now.
+                guard let watched = try await store.watchedOrder(orderId), watched.active,
+                      watched.account == account else {
                     return nil
                 }
                 guard let commit = PollEvaluation.evaluate(watched: watched, outcome: result,

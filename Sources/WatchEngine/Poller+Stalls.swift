@@ -16,7 +16,7 @@ extension Poller {
                       let snapshot = watched.snapshot else { break }
                 let history = try await store.history(orderId: orderId)
                 let now = Date()
-                let result = StallDetector.evaluate(snapshot: snapshot, label: watched.label, history: history,
+                let result = StallDetector.evaluate(snapshot: snapshot, context: watched.context, history: history,
                                                     rules: settings.stall, now: now)
                 next = result.nextDeadline.map { ContinuousClock.now + .seconds(max(0, $0.timeIntervalSince(Date()))) }
                 guard !result.events.isEmpty else { break }

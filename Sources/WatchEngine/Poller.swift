@@ -20,6 +20,11 @@ public actor Poller {
 
     let store: StateStore
     let source: any OrderSource
+    /// The account whose orders this poller watches (docs/configuration.md, "Accounts and
+    /// regions"), and its region as resolved at start; both are carried in every event.
+    public nonisolated let account: String
+    let region: String?
+    /// The configuration narrowed to ``account`` (``Settings/scoped(to:)``).
     var settings: Settings
     let route: @Sendable (Event) -> [String]
     let logger: Logger
@@ -47,11 +52,15 @@ public actor Poller {
     private var onceProgress: (done: Set<String>, total: Int, report: @Sendable (_ done: Int, _ total: Int) -> Void)?
 
     /// - Parameters:
+    ///   - account: the account whose orders (and discovery sweeps) of `settings` are polled;
+    ///     `source` must answer with that account's credentials.
+    ///   - region: that account's region, stored with its orders and carried in their events.
     ///   - route: the sinks an event goes to (the store writes one pending delivery per sink).
     ///   - onCommit: called after each commit that stored events, with the events as stored.
     ///   - onHeartbeat: called by the loop itself at least every `heartbeatInterval` (the watchdog).
     ///   - onStatus: called when the number of watched or failing orders changes.
     public init(store: StateStore, source: any OrderSource, settings: Settings,
+                account: String = AccountSettings.defaultName, region: String? = nil,
                 route: @escaping @Sendable (Event) -> [String], logger: Logger,
                 onCommit: @escaping @Sendable ([Event]) -> Void,
                 onHeartbeat: @escaping @Sendable () -> Void = {},
@@ -59,6 +68,9 @@ public actor Poller {
                 heartbeatInterval: Duration = .seconds(5)) {
         self.store = store
         self.source = source
+        self.account = account
+        self.region = region
+        let settings = Self.scope(settings, to: account)
         self.settings = settings
         self.route = route
         self.logger = logger
@@ -84,8 +96,8 @@ public actor Poller {
     ///
     /// - Throws: a store error.
     public func loadSchedule() async throws -> PollerStatus {
-        try await store.syncWatchSet(configOrders, source: .config)
-        let orders = try await store.activeSchedule()
+        try await syncConfigOrders()
+        let orders = try await store.activeSchedule(account: account)
         schedule.load(orders, now: .now)
         forgetUnwatchedAnswers(orders)
         scheduleLoaded = true
@@ -118,8 +130,8 @@ public actor Poller {
         onceReport = OnceReport()
         defer { onceReport = nil; onceProgress = nil }
         do {
-            try await store.syncWatchSet(configOrders, source: .config)
-            let orders = try await store.activeSchedule()
+            try await syncConfigOrders()
+            let orders = try await store.activeSchedule(account: account)
             schedule.load(orders, now: .now)
             forgetUnwatchedAnswers(orders)
             if let progress {
@@ -142,11 +154,12 @@ public actor Poller {
     /// Applies a new configuration: orders added start polling within a few seconds, removed ones
     /// stop (their history stays), poll and discovery settings take effect now.
     public func reload(_ newSettings: Settings) async {
+        let newSettings = Self.scope(newSettings, to: account)
         settings = newSettings
         schedule.reload(poll: newSettings.poll, discover: newSettings.discover,
                         stallDetection: !newSettings.stall.isEmpty, now: .now)
         do {
-            try await store.syncWatchSet(configOrders, source: .config)
+            try await syncConfigOrders()
             try await refreshWatchSet()
         } catch {
             logger.error("reload: could not update the watch set", metadata: ["error": "\(error)"])
@@ -181,8 +194,15 @@ public actor Poller {
         }
     }
 
-    private var configOrders: [(id: String, label: String?)] {
-        settings.orders.map { (id: $0.id, label: $0.label) }
+    /// `settings` narrowed to `account`; an account the settings do not list keeps `[poll]` as is.
+    private static func scope(_ settings: Settings, to account: String) -> Settings {
+        settings.scoped(to: settings.account(named: account) ?? AccountSettings(name: account))
+    }
+
+    /// Makes the store's watch set of configured orders of this account the configured ones.
+    private func syncConfigOrders() async throws {
+        try await store.syncWatchSet(settings.orders.map { (id: $0.id, label: $0.label) }, source: .config,
+                                     account: account, region: region)
     }
 
     private func beat() {
@@ -192,7 +212,7 @@ public actor Poller {
 
     /// Re-reads the active watch set after a reload or a discovery sweep and hands it to the schedule.
     func refreshWatchSet() async throws {
-        let orders = try await store.activeSchedule()
+        let orders = try await store.activeSchedule(account: account)
         schedule.refresh(orders, now: .now)
         forgetUnwatchedAnswers(orders)
         reportStatusIfChanged()

@@ -22,12 +22,12 @@ public enum StallDetector {
 
     /// - Parameters:
     ///   - history: the order's events, oldest first.
-    ///   - label: carried in the events, as in every event of the order.
-    public static func evaluate(snapshot: OrderSnapshot, label: String?, history: [Event], rules: StallSettings,
+    ///   - context: label, account and region, carried in the events as in every event of the order.
+    public static func evaluate(snapshot: OrderSnapshot, context: OrderContext, history: [Event], rules: StallSettings,
                                 now: Date) -> Result {
         var result = Result(events: [], nextDeadline: nil)
         guard !rules.isEmpty, let firstSeen = history.first(where: { $0.type == .orderFirstSeen }) else { return result }
-        let order = OrderRef(id: snapshot.orderId, outpostId: snapshot.outpostId, label: label, status: snapshot.status)
+        let order = context.ref(snapshot)
 
         func consider(status: String?, since: Date, threshold: StallSettings.Threshold?, reported: Bool,
                       make: (Stall) -> Event) {

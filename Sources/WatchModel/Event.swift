@@ -115,12 +115,25 @@ public struct OrderRef: Codable, Sendable, Equatable, Hashable {
     public var label: String?
     /// The order status after this event (the last known one for watch and not_found events).
     public var status: String?
+    /// The name of the configured account that watches the order (docs/events.md); `nil` only in
+    /// events recorded before accounts existed.
+    public var account: String?
+    /// That account's region.
+    public var region: String?
+    /// `QuoteIdentifier` and `QuoteOptionIdentifier` of the order, when AWS sends them.
+    public var quoteId: String?
+    public var quoteOptionId: String?
 
-    public init(id: String, outpostId: String? = nil, label: String? = nil, status: String? = nil) {
+    public init(id: String, outpostId: String? = nil, label: String? = nil, status: String? = nil,
+                account: String? = nil, region: String? = nil, quoteId: String? = nil, quoteOptionId: String? = nil) {
         self.id = id
         self.outpostId = outpostId
         self.label = label
         self.status = status
+        self.account = account
+        self.region = region
+        self.quoteId = quoteId
+        self.quoteOptionId = quoteOptionId
     }
 
     enum CodingKeys: String, CodingKey {
@@ -128,6 +141,10 @@ public struct OrderRef: Codable, Sendable, Equatable, Hashable {
         case outpostId = "outpost_id"
         case label
         case status
+        case account
+        case region
+        case quoteId = "quote_id"
+        case quoteOptionId = "quote_option_id"
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -136,6 +153,36 @@ public struct OrderRef: Codable, Sendable, Equatable, Hashable {
         try c.encode(outpostId, forKey: .outpostId)
         try c.encode(label, forKey: .label)
         try c.encode(status, forKey: .status)
+        try c.encode(account, forKey: .account)
+        try c.encode(region, forKey: .region)
+        try c.encodeIfPresent(quoteId, forKey: .quoteId)
+        try c.encodeIfPresent(quoteOptionId, forKey: .quoteOptionId)
+    }
+}
+
+/// What the watch set knows of an order besides its polled state, carried in the `order` of
+/// every event: its label, and the account and region that watch it.
+public struct OrderContext: Sendable, Equatable, Hashable {
+    public var label: String?
+    public var account: String?
+    public var region: String?
+
+    public init(label: String? = nil, account: String? = nil, region: String? = nil) {
+        self.label = label
+        self.account = account
+        self.region = region
+    }
+
+    /// The `order` of an event about `snapshot`.
+    public func ref(_ snapshot: OrderSnapshot) -> OrderRef {
+        OrderRef(id: snapshot.orderId, outpostId: snapshot.outpostId, label: label, status: snapshot.status,
+                 account: account, region: region, quoteId: snapshot.quoteId, quoteOptionId: snapshot.quoteOptionId)
+    }
+
+    /// The `order` of an event about an order known only by id and perhaps a last snapshot
+    /// (watch and not-found events).
+    public func ref(orderId: String, lastKnown snapshot: OrderSnapshot?) -> OrderRef {
+        snapshot.map(ref) ?? OrderRef(id: orderId, label: label, account: account, region: region)
     }
 }
 

@@ -14,13 +14,16 @@ public struct OrderSnapshot: Codable, Sendable, Equatable {
     public var paymentOption: String?
     public var paymentTerm: String?
     public var orderType: String?
+    /// `QuoteIdentifier` / `QuoteOptionIdentifier` (added to the API in 2026); `nil` when absent.
+    public var quoteId: String?
+    public var quoteOptionId: String?
     /// Sorted by `lineItemId`, so two snapshots of the same order compare field by field.
     public var lineItems: [LineItemSnapshot]
 
     public init(orderId: String, outpostId: String? = nil, status: String? = nil,
                 submissionDate: Date? = nil, fulfilledDate: Date? = nil,
                 paymentOption: String? = nil, paymentTerm: String? = nil, orderType: String? = nil,
-                lineItems: [LineItemSnapshot] = []) {
+                quoteId: String? = nil, quoteOptionId: String? = nil, lineItems: [LineItemSnapshot] = []) {
         self.orderId = orderId
         self.outpostId = outpostId
         self.status = status
@@ -29,6 +32,8 @@ public struct OrderSnapshot: Codable, Sendable, Equatable {
         self.paymentOption = paymentOption
         self.paymentTerm = paymentTerm
         self.orderType = orderType
+        self.quoteId = quoteId
+        self.quoteOptionId = quoteOptionId
         self.lineItems = lineItems.sorted { $0.lineItemId < $1.lineItemId }
     }
 

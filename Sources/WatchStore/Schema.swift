@@ -67,6 +67,13 @@ public enum Schema {
         ) STRICT;
         CREATE INDEX delivery_attempts_by_delivery ON delivery_attempts (delivery_id, at);
         """,
+        // 2: the account (docs/configuration.md, "Accounts and regions") and region of each
+        // order; orders of a file from before accounts belong to `default`.
+        """
+        ALTER TABLE orders ADD COLUMN account TEXT NOT NULL DEFAULT 'default';
+        ALTER TABLE orders ADD COLUMN region TEXT;
+        CREATE INDEX orders_by_account ON orders (account, active);
+        """,
     ]
 
     /// The version this code writes.

@@ -11,7 +11,8 @@ extension StateStore {
         }
         let snapshotJSON: String? = try row.get("snapshot")
         return WatchedOrder(
-            orderId: try row.get("order_id"), label: try row.get("label"), source: source,
+            orderId: try row.get("order_id"), label: try row.get("label"), account: try row.get("account"),
+            region: try row.get("region"), source: source,
             active: try row.get("active"), snapshot: try snapshotJSON.map(Self.decodeSnapshot),
             lastSequence: try row.get("last_sequence"), consecutiveFailures: try row.get("consecutive_failures"),
             failing: try row.get("failing"), notFound: try row.get("not_found"),

@@ -11,8 +11,15 @@ public enum WatchSource: String, Sendable, Equatable, Codable {
 
 /// What the store knows about one watched order.
 public struct WatchedOrder: Sendable, Equatable {
+    /// The account name that watches an order when the config names none.
+    public static let defaultAccount = "default"
+
     public var orderId: String
     public var label: String?
+    /// The name of the configured account whose credentials poll this order.
+    public var account: String
+    /// That account's region when the order was last put in the watch set; `nil` before.
+    public var region: String?
     public var source: WatchSource
     /// `false` once the order left the config (history stays, polling stops).
     public var active: Bool
@@ -31,12 +38,15 @@ public struct WatchedOrder: Sendable, Equatable {
     /// The last poll error, free of secrets.
     public var lastError: String?
 
-    public init(orderId: String, label: String? = nil, source: WatchSource = .config, active: Bool = true,
+    public init(orderId: String, label: String? = nil, account: String = WatchedOrder.defaultAccount,
+                region: String? = nil, source: WatchSource = .config, active: Bool = true,
                 snapshot: OrderSnapshot? = nil, lastSequence: Int64 = 0, consecutiveFailures: Int = 0,
                 failing: Bool = false, notFound: Bool = false, lastPollAt: Date? = nil, lastSuccessAt: Date? = nil,
                 lastChangeAt: Date? = nil, lastError: String? = nil) {
         self.orderId = orderId
         self.label = label
+        self.account = account
+        self.region = region
         self.source = source
         self.active = active
         self.snapshot = snapshot
@@ -107,6 +117,9 @@ public struct ScheduleEntry: Sendable, Equatable {
 }
 
 extension WatchedOrder {
+    /// Label, account and region, as every event of this order carries them.
+    public var context: OrderContext { OrderContext(label: label, account: account, region: region) }
+
     /// How many line items are in each status (`UNKNOWN` for none): the `status` command's column.
     public var lineItemStatusCounts: [String: Int] {
         var counts: [String: Int] = [:]

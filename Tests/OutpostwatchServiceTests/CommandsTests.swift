@@ -140,13 +140,13 @@ struct LoadSettingsTests {
             let environment = ["HOME": dir]
             let settings = try loadSettings(path: path, environment: environment)
             let failure = try #require(await commandFailure {
-                _ = try resolveEndpoint(settings, configPath: path, environment: environment)
+                _ = try resolveEndpoint(settings.accounts[0], configPath: path, environment: environment)
             })
             #expect(failure.status == .config)
             #expect(failure.lines.count == 1)
             #expect(failure.lines.first?.hasPrefix("\(path):1:1: ") == true, "\(failure.lines)")
 
-            let endpoint = try resolveEndpoint(settings, configPath: path, environment: ["HOME": dir, "AWS_REGION": "us-east-2"])
+            let endpoint = try resolveEndpoint(settings.accounts[0], configPath: path, environment: ["HOME": dir, "AWS_REGION": "us-east-2"])
             #expect(endpoint.region == "us-east-2")
             #expect(endpoint.url.absoluteString.hasPrefix("https://outposts.us-east-2.amazonaws.com"))
         }
@@ -158,7 +158,7 @@ struct LoadSettingsTests {
             let path = dir + "/config.toml"
             try writeFile(path, "[aws]\nregion = \"us-west-2\"\nendpoint = \"http://127.0.0.1:8714\"\n[[order]]\nid = \"\(orderA)\"\n")
             let settings = try loadSettings(path: path, environment: ["HOME": dir])
-            let endpoint = try resolveEndpoint(settings, configPath: path,
+            let endpoint = try resolveEndpoint(settings.accounts[0], configPath: path,
                                                environment: ["HOME": dir, "AWS_ENDPOINT_URL_OUTPOSTS": "http://127.0.0.1:9"])
             #expect(endpoint.region == "us-west-2")
             #expect(endpoint.url.absoluteString.hasPrefix("http://127.0.0.1:8714"))

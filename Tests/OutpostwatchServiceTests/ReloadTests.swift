@@ -52,7 +52,7 @@ struct ReloadTests {
         let configPath: String
         let capture: LogCapture
         let runtime: Runtime
-        let poller: Poller
+        let poller: AccountPollers
         let dispatcher: Dispatcher
         let sinks: LockedValue<SinkSet>
         let reload: ReloadService
@@ -83,9 +83,10 @@ struct ReloadTests {
                                 environment: environment)
             let dispatcher = runtime.makeDispatcher()
             let sinks = LockedValue(runtime.sinks)
-            let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
-                                route: { event in sinks.withLock { $0.route(event) } },
-                                logger: capture.logger, onCommit: { _ in })
+            let poller = try AccountPollers(store: runtime.store, settings: settings,
+                                            makeSource: { try runtime.makeSource($0, settings: $1) },
+                                            route: { event in sinks.withLock { $0.route(event) } },
+                                            logger: capture.logger, onCommit: { _ in })
             _ = try await poller.loadSchedule()
             let reload = ReloadService(daemon: daemon, runtime: runtime, poller: poller, dispatcher: dispatcher,
                                        sinks: sinks, notifier: SystemdNotifier())

@@ -20,7 +20,7 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
 @Suite struct OrderDiffExamples {
     @Test func firstPollIsOnlyFirstSeen() {
         let new = order("IN_PROGRESS", [item("li-1", "BUILDING"), item("li-2", "SHIPPED")])
-        let events = OrderDiff.events(old: nil, new: new, label: "Seattle rack 2", at: at)
+        let events = OrderDiff.events(old: nil, new: new, context: OrderContext(label: "Seattle rack 2"), at: at)
         #expect(events.count == 1)
         let event = try! #require(events.first)
         #expect(event.type == .orderFirstSeen)
@@ -34,11 +34,11 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
 
     @Test func identicalSnapshotsGiveNothing() {
         let s = order("IN_PROGRESS", [item("li-1", "SHIPPED", shipment: Shipment(carrier: "UPS", trackingNumber: "1Z"))])
-        #expect(OrderDiff.events(old: s, new: s, label: nil, at: at).isEmpty)
+        #expect(OrderDiff.events(old: s, new: s, context: OrderContext(label: nil), at: at).isEmpty)
     }
 
     @Test func orderStatusChange() throws {
-        let events = OrderDiff.events(old: order("PREPARING"), new: order("IN_PROGRESS"), label: "x", at: at)
+        let events = OrderDiff.events(old: order("PREPARING"), new: order("IN_PROGRESS"), context: OrderContext(label: "x"), at: at)
         let event = try #require(events.only)
         #expect(event.type == .orderStatusChanged)
         #expect(event.change == Change(field: .status, from: .string("PREPARING"), to: .string("IN_PROGRESS")))
@@ -47,21 +47,21 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
     }
 
     @Test func statusAppearingOrVanishingUsesNull() throws {
-        let appeared = try #require(OrderDiff.events(old: order(nil), new: order("PENDING"), label: nil, at: at).only)
+        let appeared = try #require(OrderDiff.events(old: order(nil), new: order("PENDING"), context: OrderContext(label: nil), at: at).only)
         #expect(appeared.change == Change(field: .status, from: .null, to: .string("PENDING")))
-        let vanished = try #require(OrderDiff.events(old: order("PENDING"), new: order(nil), label: nil, at: at).only)
+        let vanished = try #require(OrderDiff.events(old: order("PENDING"), new: order(nil), context: OrderContext(label: nil), at: at).only)
         #expect(vanished.change == Change(field: .status, from: .string("PENDING"), to: .null))
     }
 
     @Test func fulfilledDateAppearsThenChanges() throws {
         let date = Date(timeIntervalSince1970: 1_790_000_000)
         let first = try #require(OrderDiff.events(old: order("DELIVERED"), new: order("DELIVERED", fulfilled: date),
-                                                  label: nil, at: at).only)
+                                                  context: OrderContext(label: nil), at: at).only)
         #expect(first.type == .orderFulfilled)
         #expect(first.change == Change(field: .fulfilledDate, from: .null, to: .string("2026-09-21T14:13:20Z")))
         let later = date.addingTimeInterval(86400)
         let moved = try #require(OrderDiff.events(old: order("DELIVERED", fulfilled: date),
-                                                  new: order("DELIVERED", fulfilled: later), label: nil, at: at).only)
+                                                  new: order("DELIVERED", fulfilled: later), context: OrderContext(label: nil), at: at).only)
         #expect(moved.change == Change(field: .fulfilledDate, from: .string("2026-09-21T14:13:20Z"),
                                        to: .string("2026-09-22T14:13:20Z")))
     }
@@ -70,18 +70,18 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
         let date = Date(timeIntervalSince1970: 1_790_000_000.25)
         let events = OrderDiff.events(old: order("DELIVERED", fulfilled: date),
                                       new: order("DELIVERED", fulfilled: date.addingTimeInterval(0.0001)),
-                                      label: nil, at: at)
+                                      context: OrderContext(label: nil), at: at)
         #expect(events.isEmpty)
     }
 
     @Test func vanishingFulfilledDateIsNotAFulfilment() {
-        let events = OrderDiff.events(old: order("DELIVERED", fulfilled: at), new: order("DELIVERED"), label: nil, at: at)
+        let events = OrderDiff.events(old: order("DELIVERED", fulfilled: at), new: order("DELIVERED"), context: OrderContext(label: nil), at: at)
         #expect(events.isEmpty)
     }
 
     @Test func lineItemAddedAndRemoved() throws {
         let events = OrderDiff.events(old: order("IN_PROGRESS", [item("li-1", "BUILDING")]),
-                                      new: order("IN_PROGRESS", [item("li-2", "PREPARING")]), label: nil, at: at)
+                                      new: order("IN_PROGRESS", [item("li-2", "PREPARING")]), context: OrderContext(label: nil), at: at)
         #expect(events.map(\.type) == [.lineItemRemoved, .lineItemAdded])
         #expect(events[0].change == Change(field: .lineItem, from: .string("li-1"), to: .null))
         #expect(events[0].lineItem == LineItemRef(item("li-1", "BUILDING")))
@@ -95,7 +95,7 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
         let after = item("li-1", "SHIPPED", shipment: Shipment(carrier: "UPS", trackingNumber: "1Z999"),
                          assets: [Asset(assetId: "as-1", macAddresses: [mac])])
         let events = OrderDiff.events(old: order("IN_PROGRESS", [before]), new: order("IN_PROGRESS", [after]),
-                                      label: nil, at: at)
+                                      context: OrderContext(label: nil), at: at)
         #expect(events.map(\.type) == [.lineItemStatusChanged, .lineItemShipmentChanged, .lineItemAssetsChanged])
         #expect(events[0].change == Change(field: .status, from: .string("BUILDING"), to: .string("SHIPPED")))
         #expect(events[1].change == Change(field: .shipment, from: .null,
@@ -111,7 +111,7 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
     @Test func trackingNumberChangeIsShipmentChange() throws {
         let a = item("li-1", "SHIPPED", shipment: Shipment(carrier: "UPS", trackingNumber: nil))
         let b = item("li-1", "SHIPPED", shipment: Shipment(carrier: "UPS", trackingNumber: "1Z"))
-        let event = try #require(OrderDiff.events(old: order("X", [a]), new: order("X", [b]), label: nil, at: at).only)
+        let event = try #require(OrderDiff.events(old: order("X", [a]), new: order("X", [b]), context: OrderContext(label: nil), at: at).only)
         #expect(event.type == .lineItemShipmentChanged)
         #expect(event.change.from == .shipment(Shipment(carrier: "UPS", trackingNumber: nil)))
     }
@@ -121,13 +121,13 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
                                                   Asset(assetId: "as-2", macAddresses: [])])
         let b = item("li-1", "SHIPPED", assets: [Asset(assetId: "as-2", macAddresses: []),
                                                   Asset(assetId: "as-1", macAddresses: ["a", "b"])])
-        #expect(OrderDiff.events(old: order("X", [a]), new: order("X", [b]), label: nil, at: at).isEmpty)
+        #expect(OrderDiff.events(old: order("X", [a]), new: order("X", [b]), context: OrderContext(label: nil), at: at).isEmpty)
     }
 
     @Test func newMACIsAnAssetsChange() throws {
         let a = item("li-1", "SHIPPED", assets: [Asset(assetId: "as-1", macAddresses: ["a"])])
         let b = item("li-1", "SHIPPED", assets: [Asset(assetId: "as-1", macAddresses: ["a", "b"])])
-        let event = try #require(OrderDiff.events(old: order("X", [a]), new: order("X", [b]), label: nil, at: at).only)
+        let event = try #require(OrderDiff.events(old: order("X", [a]), new: order("X", [b]), context: OrderContext(label: nil), at: at).only)
         #expect(event.type == .lineItemAssetsChanged)
         #expect(event.change == Change(field: .assets, from: .assets([Asset(assetId: "as-1", macAddresses: ["a"])]),
                                        to: .assets([Asset(assetId: "as-1", macAddresses: ["a", "b"])])))
@@ -138,7 +138,7 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
         let new = order("DELIVERED", fulfilled: at,
                         [item("li-a", "PREPARING"),
                          item("li-b", "SHIPPED", shipment: Shipment(carrier: "DHL", trackingNumber: "9"))])
-        let events = OrderDiff.events(old: old, new: new, label: nil, at: at)
+        let events = OrderDiff.events(old: old, new: new, context: OrderContext(label: nil), at: at)
         #expect(events.map(\.type) == [.orderStatusChanged, .orderFulfilled, .lineItemAdded,
                                        .lineItemStatusChanged, .lineItemShipmentChanged, .lineItemRemoved])
         #expect(events.map { $0.lineItem?.id } == [nil, nil, "li-a", "li-b", "li-b", "li-c"])
@@ -151,7 +151,7 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
         let new = order("DELIVERED", fulfilled: at,
                         [item("li-1", "SHIPPED", shipment: Shipment(carrier: "UPS", trackingNumber: "1Z"),
                               assets: [Asset(assetId: "as-1", macAddresses: ["0a:00:00:00:00:01"])])])
-        for event in OrderDiff.events(old: old, new: new, label: "l", at: at) {
+        for event in OrderDiff.events(old: old, new: new, context: OrderContext(label: "l"), at: at) {
             #expect(try EventJSON.decode(EventJSON.encode(event)) == event)
         }
     }
@@ -160,23 +160,23 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
 @Suite struct OrderDiffProperties {
     @Test func diffOfASnapshotWithItselfIsEmpty() async {
         await propertyCheck(count: 300, input: Snapshots.one) { s in
-            #expect(OrderDiff.events(old: s, new: s, label: nil, at: at).isEmpty)
+            #expect(OrderDiff.events(old: s, new: s, context: OrderContext(label: nil), at: at).isEmpty)
         }
     }
 
     @Test func firstSeenExactlyWhenThereIsNoOldState() async {
         await propertyCheck(count: 300, input: Snapshots.pair) { old, new in
-            let first = OrderDiff.events(old: nil, new: new, label: "l", at: at)
+            let first = OrderDiff.events(old: nil, new: new, context: OrderContext(label: "l"), at: at)
             #expect(first.map(\.type) == [.orderFirstSeen])
             #expect(first.first?.change.to == .from(new.status))
-            let later = OrderDiff.events(old: old, new: new, label: "l", at: at)
+            let later = OrderDiff.events(old: old, new: new, context: OrderContext(label: "l"), at: at)
             #expect(!later.contains { $0.type == .orderFirstSeen })
         }
     }
 
     @Test func replayingTheEventsOnTheOldStateGivesTheNewOne() async {
         await propertyCheck(count: 1000, input: Snapshots.pair) { old, new in
-            let events = OrderDiff.events(old: old, new: new, label: "l", at: at)
+            let events = OrderDiff.events(old: old, new: new, context: OrderContext(label: "l"), at: at)
             let replayed = try Replay.apply(events, to: old)
             var expected = Replay.Described(new)
             // A vanishing fulfilled date is deliberately not reported: the receiver keeps the old one.
@@ -187,7 +187,7 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
 
     @Test func eventsDescribeTheNewState() async {
         await propertyCheck(count: 500, input: Snapshots.pair) { old, new in
-            let events = OrderDiff.events(old: old, new: new, label: "Seattle", at: at)
+            let events = OrderDiff.events(old: old, new: new, context: OrderContext(label: "Seattle"), at: at)
             #expect(Set(events.map(\.id)).count == events.count)
             for event in events {
                 #expect(event.sequence == 0)
@@ -244,7 +244,7 @@ private func item(_ id: String, _ status: String?, shipment: Shipment? = nil, as
                 new.lineItems.append(LineItemSnapshot(lineItemId: "li-new", status: "PREPARING"))
                 expected = .lineItemAdded
             }
-            let events = OrderDiff.events(old: old, new: new, label: nil, at: at)
+            let events = OrderDiff.events(old: old, new: new, context: OrderContext(label: nil), at: at)
             #expect(events.map(\.type) == [expected])
         }
     }

@@ -76,6 +76,6 @@ private let orderId = "oo-0123456789abcdef0"
                           orderFulfilledDate: Date(timeIntervalSince1970: 1_790_000_000.987654))
         let s = try OrderMapping.snapshot(of: order, requestedId: orderId)
         let back = try JSONDecoder().decode(OrderSnapshot.self, from: JSONEncoder().encode(s))
-        #expect(OrderDiff.events(old: back, new: s, label: nil, at: Date()).isEmpty)
+        #expect(OrderDiff.events(old: back, new: s, context: OrderContext(label: nil), at: Date()).isEmpty)
     }
 }

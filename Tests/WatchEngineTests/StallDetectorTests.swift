@@ -35,11 +35,11 @@ import WatchModel
     func firstPollUsesTheSubmissionDate() {
         let firstSeen = submitted.addingTimeInterval(20 * day)
         let history = [event(.orderFirstSeen, at: firstSeen, to: .string("PREPARING"))]
-        let early = StallDetector.evaluate(snapshot: snapshot("PREPARING"), label: "rack", history: history, rules: rules,
+        let early = StallDetector.evaluate(snapshot: snapshot("PREPARING"), context: OrderContext(label: "rack"), history: history, rules: rules,
                                            now: submitted.addingTimeInterval(20.5 * day))
         #expect(early.events.isEmpty)
         #expect(early.nextDeadline == submitted.addingTimeInterval(21 * day))
-        let late = StallDetector.evaluate(snapshot: snapshot("PREPARING"), label: "rack", history: history, rules: rules,
+        let late = StallDetector.evaluate(snapshot: snapshot("PREPARING"), context: OrderContext(label: "rack"), history: history, rules: rules,
                                           now: submitted.addingTimeInterval(21 * day))
         #expect(late.events.map(\.type) == [.orderStalled])
         #expect(late.events.first?.change == Change(field: .stalled, from: .null, to: .stall(
@@ -52,7 +52,7 @@ import WatchModel
     func firstPollOtherStatus() {
         let firstSeen = submitted.addingTimeInterval(30 * day)
         let history = [event(.orderFirstSeen, at: firstSeen, to: .string("IN_PROGRESS"))]
-        let result = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), label: nil, history: history, rules: rules,
+        let result = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), context: OrderContext(label: nil), history: history, rules: rules,
                                             now: firstSeen)
         #expect(result.nextDeadline == firstSeen.addingTimeInterval(45 * day))
     }
@@ -62,17 +62,17 @@ import WatchModel
         let t0 = submitted
         var history = [event(.orderFirstSeen, at: t0, to: .string("PREPARING")),
                        event(.orderStatusChanged, at: t0.addingTimeInterval(day), to: .string("IN_PROGRESS"))]
-        let due = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), label: nil, history: history, rules: rules,
+        let due = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), context: OrderContext(label: nil), history: history, rules: rules,
                                          now: t0.addingTimeInterval(50 * day))
         #expect(due.events.count == 1)
         #expect(due.events.first.flatMap(stallSince) == t0.addingTimeInterval(day))
         history += due.events
-        let again = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), label: nil, history: history, rules: rules,
+        let again = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), context: OrderContext(label: nil), history: history, rules: rules,
                                            now: t0.addingTimeInterval(90 * day))
         #expect(again.events.isEmpty && again.nextDeadline == nil, "reported once for this stay")
         history.append(event(.orderStatusChanged, at: t0.addingTimeInterval(91 * day), to: .string("PREPARING")))
         history.append(event(.orderStatusChanged, at: t0.addingTimeInterval(92 * day), to: .string("IN_PROGRESS")))
-        let newStay = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), label: nil, history: history, rules: rules,
+        let newStay = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS"), context: OrderContext(label: nil), history: history, rules: rules,
                                              now: t0.addingTimeInterval(93 * day))
         #expect(newStay.events.isEmpty)
         #expect(newStay.nextDeadline == t0.addingTimeInterval((92 + 45) * day), "a new stay, with its own deadline")
@@ -84,12 +84,12 @@ import WatchModel
         let history = [event(.orderFirstSeen, at: t0, to: .string("IN_PROGRESS")),
                        event(.lineItemStatusChanged, at: t0.addingTimeInterval(3 * day), to: .string("SHIPPED"),
                              lineItem: "SHIPPED")]
-        let result = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS", item: "SHIPPED"), label: nil,
+        let result = StallDetector.evaluate(snapshot: snapshot("IN_PROGRESS", item: "SHIPPED"), context: OrderContext(label: nil),
                                             history: history, rules: rules, now: t0.addingTimeInterval(14 * day))
         #expect(result.events.map(\.type) == [.lineItemStalled])
         #expect(result.events.first?.lineItem?.id == "ooi-1")
         #expect(result.nextDeadline == t0.addingTimeInterval(45 * day), "the order's own stay is next")
-        let building = StallDetector.evaluate(snapshot: snapshot("COMPLETED", item: "INSTALLED"), label: nil,
+        let building = StallDetector.evaluate(snapshot: snapshot("COMPLETED", item: "INSTALLED"), context: OrderContext(label: nil),
                                               history: history, rules: rules, now: t0.addingTimeInterval(400 * day))
         #expect(building.events.isEmpty && building.nextDeadline == nil, "terminal order, no threshold for INSTALLED")
     }
@@ -97,9 +97,9 @@ import WatchModel
     @Test("no thresholds or no first poll: nothing")
     func nothingToDo() {
         let history = [event(.orderFirstSeen, at: submitted, to: .string("PREPARING"))]
-        #expect(StallDetector.evaluate(snapshot: snapshot("PREPARING"), label: nil, history: history,
+        #expect(StallDetector.evaluate(snapshot: snapshot("PREPARING"), context: OrderContext(label: nil), history: history,
                                        rules: StallSettings(), now: .distantFuture).events.isEmpty)
-        #expect(StallDetector.evaluate(snapshot: snapshot("PREPARING"), label: nil, history: [],
+        #expect(StallDetector.evaluate(snapshot: snapshot("PREPARING"), context: OrderContext(label: nil), history: [],
                                        rules: rules, now: .distantFuture).events.isEmpty)
     }
 }

@@ -42,6 +42,8 @@ import WatchStore
             if version >= 1 {
                 let order = try #require(try await store.watchedOrder(Sample.orderA))
                 #expect(order.label == "rack" && order.lastSequence == 1)
+                // Orders from before accounts belong to the account `default`.
+                #expect(order.account == "default")
                 #expect(try await store.history(orderId: Sample.orderA).map(\.sequence) == [1])
                 // The upgraded file continues the sequence.
                 let next = try await store.commit(Sample.success(events: [Sample.event(at: 10)]), route: Sample.twoSinks)

@@ -55,15 +55,16 @@ public struct CredentialChain: CredentialProvider {
     /// used to call STS AssumeRole for that role. The profile is `profile`, else
     /// `AWS_DEFAULT_PROFILE`, else `AWS_PROFILE`, else `default`; a profile named that way which
     /// neither file defines is an error, as in botocore.
-    public static func standard(profile: String?, roleArn: String?, region: String, environment: [String: String],
-                                httpClient: any HTTPTransport) -> CredentialChain {
-        standard(profile: profile, roleArn: roleArn, region: region, environment: environment, httpClient: httpClient,
-                 now: { Date() })
+    public static func standard(profile: String?, roleArn: String?, externalId: String? = nil, region: String,
+                                environment: [String: String], httpClient: any HTTPTransport) -> CredentialChain {
+        standard(profile: profile, roleArn: roleArn, externalId: externalId, region: region, environment: environment,
+                 httpClient: httpClient, now: { Date() })
     }
 
     /// ``standard(profile:roleArn:region:environment:httpClient:)`` with a clock, for tests.
-    public static func standard(profile: String?, roleArn: String?, region: String, environment: [String: String],
-                                httpClient: any HTTPTransport, now: @escaping @Sendable () -> Date) -> CredentialChain {
+    public static func standard(profile: String?, roleArn: String?, externalId: String? = nil, region: String,
+                                environment: [String: String], httpClient: any HTTPTransport,
+                                now: @escaping @Sendable () -> Date) -> CredentialChain {
         let configuredProfile = profile.flatMap { $0.isEmpty ? nil : $0 }
         let selection = AWSConfigFiles.selectProfile(configured: configuredProfile, environment: environment)
         let profileFromConfig = configuredProfile != nil
@@ -92,7 +93,7 @@ public struct CredentialChain: CredentialProvider {
         let assumeRole: (@Sendable (any CredentialProvider) -> AssumeRoleCredentialProvider)?
         if let roleArn = roleArn.flatMap({ $0.isEmpty ? nil : $0 }) {
             assumeRole = { source in
-                AssumeRoleCredentialProvider(roleArn: roleArn, source: source,
+                AssumeRoleCredentialProvider(roleArn: roleArn, externalId: externalId, source: source,
                                              sts: STSClient(region: region, environment: environment, httpClient: httpClient))
             }
         } else {
