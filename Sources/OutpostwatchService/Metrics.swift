@@ -13,37 +13,73 @@ import WatchStore
 ///
 /// Hand-written rather than through swift-prometheus: a handful of counters and one histogram,
 /// all fed from the service layer (an instrumented ``OrderSource``, the commit callback), so the
-/// engine and sinks stay free of any metrics dependency.
+/// engine and sinks stay free of any metrics dependency. What is per account (AWS quotas and
+/// credentials are) carries an `account` label (docs/metrics.md).
 public final class DaemonMetrics: Sendable {
     /// Upper bounds (seconds) of the GetOrder latency histogram.
     package static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+    /// The results a poll is counted under.
+    package static let pollResults = ["ok", "not_found", "throttled", "failed"]
 
-    private struct State {
+    /// One account's calls to AWS.
+    private struct AccountState {
         var polls: [String: Int] = [:]
-        var events: [String: Int] = [:]
         var throttles = 0
         var latencyCounts = Array(repeating: 0, count: DaemonMetrics.latencyBuckets.count)
         var latencySum = 0.0
         var latencyCount = 0
         var lastSuccess: Date?
+
+        mutating func record(result: String, seconds: Double) {
+            polls[result, default: 0] += 1
+            for (i, bound) in DaemonMetrics.latencyBuckets.enumerated() where seconds <= bound { latencyCounts[i] += 1 }
+            latencySum += seconds
+            latencyCount += 1
+            if result == "ok" || result == "not_found" { lastSuccess = Date() }
+        }
+    }
+
+    private struct State {
+        var accounts: [String: AccountState] = [:]
+        var events: [String: Int] = [:]
     }
 
     private let state = Mutex(State())
 
-    public init() {}
+    /// `accounts` get their series (at zero) from the start; others are added when first used.
+    public init(accounts: [String] = []) {
+        setAccounts(accounts)
+    }
 
-    /// One GetOrder call ended with `result` (`ok`, `not_found`, `throttled`, `failed`) after `seconds`.
-    public func recordPoll(result: String, seconds: Double) {
+    /// The configured accounts, at the start and after a reload: each has its series from now
+    /// on, even before its first call (a `last_successful_poll` of 0 says it never succeeded);
+    /// an account no longer configured loses its series.
+    public func setAccounts(_ names: [String]) {
         state.withLock { s in
-            s.polls[result, default: 0] += 1
-            for (i, bound) in Self.latencyBuckets.enumerated() where seconds <= bound { s.latencyCounts[i] += 1 }
-            s.latencySum += seconds
-            s.latencyCount += 1
-            if result == "ok" || result == "not_found" { s.lastSuccess = Date() }
+            s.accounts = s.accounts.filter { names.contains($0.key) }
+            for name in names where s.accounts[name] == nil { s.accounts[name] = AccountState() }
         }
     }
 
-    public func recordThrottle() { state.withLock { $0.throttles += 1 } }
+    /// Gives `account` its series (at zero) if it has none yet.
+    public func register(account: String) {
+        state.withLock { s in
+            if s.accounts[account] == nil { s.accounts[account] = AccountState() }
+        }
+    }
+
+    /// One GetOrder call of `account` ended with `result` (`ok`, `not_found`, `throttled`,
+    /// `failed`) after `seconds`.
+    public func recordPoll(account: String = WatchedOrder.defaultAccount, result: String, seconds: Double) {
+        state.withLock { s in
+            s.accounts[account, default: AccountState()].record(result: result, seconds: seconds)
+        }
+    }
+
+    /// A throttled answer to a call of `account`'s credentials.
+    public func recordThrottle(account: String = WatchedOrder.defaultAccount) {
+        state.withLock { $0.accounts[account, default: AccountState()].throttles += 1 }
+    }
 
     public func recordEvents(_ events: [Event]) {
         state.withLock { s in for e in events { s.events[e.type.rawValue, default: 0] += 1 } }
@@ -52,56 +88,69 @@ public final class DaemonMetrics: Sendable {
     /// The exposition text; `outbox` is the pending deliveries per sink, read from the store.
     public func render(outbox: [String: Int], deliveries: [String: Int]) -> String {
         let s = state.withLock { $0 }
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
+        let accounts = s.accounts.sorted { $0.key < $1.key }
+        var out = Exposition()
+        out.family("outpostwatch_polls_total", "counter", "GetOrder calls by account and result.")
+        for (account, a) in accounts {
+            for result in Self.pollResults {
+                out.sample("outpostwatch_polls_total", ["account": account, "result": result], Double(a.polls[result] ?? 0))
+            }
         }
-        family("outpostwatch_polls_total", "counter", "GetOrder calls by result.")
-        for result in ["ok", "not_found", "throttled", "failed"] {
-            out += "outpostwatch_polls_total{result=\"\(result)\"} \(s.polls[result] ?? 0)\n"
+        out.family("outpostwatch_api_latency_seconds", "histogram", "GetOrder call latency by account, retries included.")
+        for (account, a) in accounts {
+            for (i, bound) in Self.latencyBuckets.enumerated() {
+                out.sample("outpostwatch_api_latency_seconds_bucket", ["account": account, "le": "\(bound)"],
+                           Double(a.latencyCounts[i]))
+            }
+            out.sample("outpostwatch_api_latency_seconds_bucket", ["account": account, "le": "+Inf"], Double(a.latencyCount))
+            out.sample("outpostwatch_api_latency_seconds_sum", ["account": account], a.latencySum)
+            out.sample("outpostwatch_api_latency_seconds_count", ["account": account], Double(a.latencyCount))
         }
-        family("outpostwatch_api_latency_seconds", "histogram", "GetOrder call latency, retries included.")
-        for (i, bound) in Self.latencyBuckets.enumerated() {
-            out += "outpostwatch_api_latency_seconds_bucket{le=\"\(bound)\"} \(s.latencyCounts[i])\n"
+        out.family("outpostwatch_throttles_total", "counter", "Throttled API answers (HTTP 429 or an AWS throttling code) by account.")
+        for (account, a) in accounts {
+            out.sample("outpostwatch_throttles_total", ["account": account], Double(a.throttles))
         }
-        out += "outpostwatch_api_latency_seconds_bucket{le=\"+Inf\"} \(s.latencyCount)\n"
-        out += "outpostwatch_api_latency_seconds_sum \(s.latencySum)\n"
-        out += "outpostwatch_api_latency_seconds_count \(s.latencyCount)\n"
-        family("outpostwatch_throttles_total", "counter", "Throttled API answers (HTTP 429 or an AWS throttling code).")
-        out += "outpostwatch_throttles_total \(s.throttles)\n"
-        family("outpostwatch_events_total", "counter", "Transitions committed, by event type.")
+        out.family("outpostwatch_events_total", "counter", "Transitions committed, by event type.")
         for type in EventType.allCases {
-            out += "outpostwatch_events_total{type=\"\(type.rawValue)\"} \(s.events[type.rawValue] ?? 0)\n"
+            out.sample("outpostwatch_events_total", ["type": type.rawValue], Double(s.events[type.rawValue] ?? 0))
         }
-        family("outpostwatch_deliveries", "gauge", "Delivery rows in the store, by state.")
+        out.family("outpostwatch_deliveries", "gauge", "Delivery rows in the store, by state.")
         for state in DeliveryState.allCases {
-            out += "outpostwatch_deliveries{state=\"\(state.rawValue)\"} \(deliveries[state.rawValue] ?? 0)\n"
+            out.sample("outpostwatch_deliveries", ["state": state.rawValue], Double(deliveries[state.rawValue] ?? 0))
         }
-        family("outpostwatch_outbox_depth", "gauge", "Pending deliveries per sink.")
+        out.family("outpostwatch_outbox_depth", "gauge", "Pending deliveries per sink.")
         for (sink, count) in outbox.sorted(by: { $0.key < $1.key }) {
-            out += "outpostwatch_outbox_depth{sink=\"\(sink)\"} \(count)\n"
+            out.sample("outpostwatch_outbox_depth", ["sink": sink], Double(count))
         }
-        family("outpostwatch_last_successful_poll_timestamp_seconds", "gauge", "Unix time of the last successful GetOrder.")
-        out += "outpostwatch_last_successful_poll_timestamp_seconds \(s.lastSuccess.map { $0.timeIntervalSince1970 } ?? 0)\n"
-        return out
+        out.family("outpostwatch_last_successful_poll_timestamp_seconds", "gauge",
+                   "Unix time of the last successful GetOrder of each account (0 before the first).")
+        for (account, a) in accounts {
+            out.sample("outpostwatch_last_successful_poll_timestamp_seconds", ["account": account],
+                       a.lastSuccess.map { $0.timeIntervalSince1970 } ?? 0)
+        }
+        return out.text
     }
 }
 
-/// An ``OrderSource`` that times and counts every call of the one it wraps.
+/// An ``OrderSource`` that times and counts every call of the one it wraps, under its account.
 package struct InstrumentedSource: OrderSource {
     let base: any OrderSource
     let metrics: DaemonMetrics
+    let account: String
 
-    package init(base: any OrderSource, metrics: DaemonMetrics) {
+    /// Registers `account` with `metrics`, so its series exist before its first call.
+    package init(base: any OrderSource, metrics: DaemonMetrics, account: String = WatchedOrder.defaultAccount) {
         self.base = base
         self.metrics = metrics
+        self.account = account
+        metrics.register(account: account)
     }
 
     package func getOrder(_ orderId: String) async throws -> Order {
         let start = ContinuousClock.now
         do {
             let order = try await base.getOrder(orderId)
-            metrics.recordPoll(result: "ok", seconds: (ContinuousClock.now - start).seconds)
+            metrics.recordPoll(account: account, result: "ok", seconds: (ContinuousClock.now - start).seconds)
             return order
         } catch {
             let result: String
@@ -110,7 +159,7 @@ package struct InstrumentedSource: OrderSource {
             case .throttled: result = "throttled"
             default: result = "failed"
             }
-            metrics.recordPoll(result: result, seconds: (ContinuousClock.now - start).seconds)
+            metrics.recordPoll(account: account, result: result, seconds: (ContinuousClock.now - start).seconds)
             throw error
         }
     }

@@ -87,13 +87,19 @@ struct CheckConfig: AsyncParsableCommand {
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "One row per watched order: status, line items by status, last poll, last change, failures.")
+        abstract: "One row per watched order: status, line items by status, last poll, last change, failures.",
+        discussion: "With ORDER_ID, that order in detail: account and region, quote ids, shipments.")
 
     @OptionGroup var options: ConfigOption
-    @Flag(name: .long, help: "Print one JSON array.") var json = false
+    @Argument(help: "Only this order (oo-…), in detail.") var orderId: String?
+    @Option(name: .long, help: "Only the orders of this account (a configured [[account]] name, or default).")
+    var account: String?
+    @Flag(name: .long, help: "Print one JSON array (one object with ORDER_ID).") var json = false
 
     func run() async throws {
-        try await Outpostwatch.perform { try await Commands.status(configPath: options.path, json: json) }
+        try await Outpostwatch.perform {
+            try await Commands.status(configPath: options.path, json: json, account: account, orderId: orderId)
+        }
     }
 }
 
@@ -106,11 +112,13 @@ struct History: AsyncParsableCommand {
     @Argument(help: "Only this order (oo-…).") var orderId: String?
     @Option(name: .long, help: "Only events since this time: ISO-8601 (2026-11-28T12:00:00Z) or a duration ago (24h).")
     var since: String?
+    @Option(name: .long, help: "Only the events of this account's orders.") var account: String?
     @Flag(name: .long, help: "Print one JSON array.") var json = false
 
     func run() async throws {
         try await Outpostwatch.perform {
-            try await Commands.history(configPath: options.path, orderId: orderId, since: since, json: json)
+            try await Commands.history(configPath: options.path, orderId: orderId, since: since, json: json,
+                                       account: account)
         }
     }
 }

@@ -55,7 +55,7 @@ struct MetricsTests {
                 #expect(helped.contains(String(parts[2])), "HELP before TYPE: \(line)")
                 declared[String(parts[2])] = String(parts[3])
             } else {
-                let match = line.wholeMatch(of: #/([a-z_]+)(\{[a-z_]+="[^"]*"\})? (-?[0-9.e+-]+)/#)
+                let match = line.wholeMatch(of: #/([a-z_]+)(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?[0-9.e+-]+)/#)
                 #expect(match != nil, "malformed sample: \(line)")
                 guard let name = match.map({ String($0.1) }) else { continue }
                 let family = declared[name] != nil ? name
@@ -75,9 +75,9 @@ struct MetricsTests {
 
     @Test("a fresh daemon reports zero for every series it will ever have")
     func zeros() {
-        let samples = Self.samples(DaemonMetrics().render(outbox: [:], deliveries: [:]))
+        let samples = Self.samples(DaemonMetrics(accounts: ["default"]).render(outbox: [:], deliveries: [:]))
         for result in ["ok", "not_found", "throttled", "failed"] {
-            #expect(samples["outpostwatch_polls_total{result=\"\(result)\"}"] == 0)
+            #expect(samples["outpostwatch_polls_total{account=\"default\",result=\"\(result)\"}"] == 0)
         }
         for type in EventType.allCases {
             #expect(samples["outpostwatch_events_total{type=\"\(type.rawValue)\"}"] == 0)
@@ -85,10 +85,10 @@ struct MetricsTests {
         for state in DeliveryState.allCases {
             #expect(samples["outpostwatch_deliveries{state=\"\(state.rawValue)\"}"] == 0)
         }
-        #expect(samples["outpostwatch_throttles_total"] == 0)
-        #expect(samples["outpostwatch_api_latency_seconds_count"] == 0)
-        #expect(samples["outpostwatch_api_latency_seconds_bucket{le=\"+Inf\"}"] == 0)
-        #expect(samples["outpostwatch_last_successful_poll_timestamp_seconds"] == 0)
+        #expect(samples["outpostwatch_throttles_total{account=\"default\"}"] == 0)
+        #expect(samples["outpostwatch_api_latency_seconds_count{account=\"default\"}"] == 0)
+        #expect(samples["outpostwatch_api_latency_seconds_bucket{account=\"default\",le=\"+Inf\"}"] == 0)
+        #expect(samples["outpostwatch_last_successful_poll_timestamp_seconds{account=\"default\"}"] == 0)
         #expect(!samples.keys.contains { $0.hasPrefix("outpostwatch_outbox_depth") }, "no sinks, no depth series")
     }
 
@@ -97,7 +97,7 @@ struct MetricsTests {
         let metrics = DaemonMetrics()
         for seconds in [0.003, 0.1, 0.3, 42.0] { metrics.recordPoll(result: "ok", seconds: seconds) }
         let samples = Self.samples(metrics.render(outbox: [:], deliveries: [:]))
-        func bucket(_ bound: String) -> Double? { samples["outpostwatch_api_latency_seconds_bucket{le=\"\(bound)\"}"] }
+        func bucket(_ bound: String) -> Double? { samples["outpostwatch_api_latency_seconds_bucket{account=\"default\",le=\"\(bound)\"}"] }
         #expect(bucket("0.005") == 1)
         #expect(bucket("0.05") == 1)
         #expect(bucket("0.1") == 2, "0.1 s falls in le=0.1")
@@ -105,8 +105,8 @@ struct MetricsTests {
         #expect(bucket("0.5") == 3)
         #expect(bucket("10.0") == 3, "42 s is beyond every finite bound")
         #expect(bucket("+Inf") == 4)
-        #expect(samples["outpostwatch_api_latency_seconds_count"] == 4)
-        #expect(abs((samples["outpostwatch_api_latency_seconds_sum"] ?? 0) - 42.403) < 1e-9)
+        #expect(samples["outpostwatch_api_latency_seconds_count{account=\"default\"}"] == 4)
+        #expect(abs((samples["outpostwatch_api_latency_seconds_sum{account=\"default\"}"] ?? 0) - 42.403) < 1e-9)
         // Buckets never decrease from one bound to the next.
         let counts = DaemonMetrics.latencyBuckets.map { bucket("\($0)") ?? -1 }
         #expect(counts.count == DaemonMetrics.latencyBuckets.count)
@@ -132,10 +132,10 @@ struct MetricsTests {
         let text = metrics.render(outbox: ["zeta": 1, "ops": 4, "journald": 0],
                                   deliveries: ["pending": 5, "delivered": 7, "bogus": 9])
         let samples = Self.samples(text)
-        #expect(samples["outpostwatch_polls_total{result=\"ok\"}"] == 2)
-        #expect(samples["outpostwatch_polls_total{result=\"failed\"}"] == 1)
-        #expect(samples["outpostwatch_polls_total{result=\"throttled\"}"] == 0, "throttles are their own counter")
-        #expect(samples["outpostwatch_throttles_total"] == 3)
+        #expect(samples["outpostwatch_polls_total{account=\"default\",result=\"ok\"}"] == 2)
+        #expect(samples["outpostwatch_polls_total{account=\"default\",result=\"failed\"}"] == 1)
+        #expect(samples["outpostwatch_polls_total{account=\"default\",result=\"throttled\"}"] == 0, "throttles are their own counter")
+        #expect(samples["outpostwatch_throttles_total{account=\"default\"}"] == 3)
         #expect(samples["outpostwatch_events_total{type=\"order.first_seen\"}"] == 2)
         #expect(samples["outpostwatch_events_total{type=\"watch.failing\"}"] == 1)
         #expect(samples["outpostwatch_events_total{type=\"order.status_changed\"}"] == 0)
@@ -154,11 +154,12 @@ struct MetricsTests {
         let metrics = DaemonMetrics()
         metrics.recordPoll(result: "failed", seconds: 1)
         metrics.recordPoll(result: "throttled", seconds: 1)
-        #expect(Self.samples(metrics.render(outbox: [:], deliveries: [:]))["outpostwatch_last_successful_poll_timestamp_seconds"] == 0)
+        let key = "outpostwatch_last_successful_poll_timestamp_seconds{account=\"default\"}"
+        #expect(Self.samples(metrics.render(outbox: [:], deliveries: [:]))[key] == 0)
         let before = Date().timeIntervalSince1970
         metrics.recordPoll(result: "not_found", seconds: 0.1)
         let after = Date().timeIntervalSince1970
-        let stamp = Self.samples(metrics.render(outbox: [:], deliveries: [:]))["outpostwatch_last_successful_poll_timestamp_seconds"] ?? 0
+        let stamp = Self.samples(metrics.render(outbox: [:], deliveries: [:]))[key] ?? 0
         #expect(stamp >= before - 0.001 && stamp <= after + 0.001)
     }
 }
@@ -186,7 +187,7 @@ struct InstrumentedSourceTests {
             orderA: .success(Order(outpostId: "op-0123456789abcdef0", orderId: orderA, status: "IN_PROGRESS")),
             orderB: .failure(OutpostsError(kind: .notFound, code: "NotFoundException", message: "no such order")),
             orderC: .failure(OutpostsError(kind: .throttling, code: "ThrottlingException", message: "slow down")),
-        ]), metrics: metrics)
+        ]), metrics: metrics, account: "prod")
 
         #expect(try await source.getOrder(orderA).status == "IN_PROGRESS")
         await #expect(throws: OutpostsError.self) { _ = try await source.getOrder(orderB) }
@@ -202,9 +203,10 @@ struct InstrumentedSourceTests {
 
         let samples = MetricsTests.samples(metrics.render(outbox: [:], deliveries: [:]))
         for result in ["ok", "not_found", "throttled", "failed"] {
-            #expect(samples["outpostwatch_polls_total{result=\"\(result)\"}"] == 1, "\(result)")
+            #expect(samples["outpostwatch_polls_total{account=\"prod\",result=\"\(result)\"}"] == 1, "\(result)")
         }
-        #expect(samples["outpostwatch_api_latency_seconds_count"] == 4)
-        #expect((samples["outpostwatch_last_successful_poll_timestamp_seconds"] ?? 0) > 0)
+        #expect(samples["outpostwatch_api_latency_seconds_count{account=\"prod\"}"] == 4)
+        #expect((samples["outpostwatch_last_successful_poll_timestamp_seconds{account=\"prod\"}"] ?? 0) > 0)
+        #expect(!samples.keys.contains { $0.contains("account=\"default\"") }, "only the account the source polls for")
     }
 }

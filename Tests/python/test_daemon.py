@@ -187,10 +187,12 @@ def test_metrics_and_health_endpoints(binary, simulator, tmp_path):
             if line and not line.startswith("#"):
                 name, value = line.rsplit(" ", 1)
                 samples[name] = float(value)
-        assert samples['outpostwatch_polls_total{result="ok"}'] >= 2
-        assert samples["outpostwatch_api_latency_seconds_count"] >= 2
-        assert samples['outpostwatch_api_latency_seconds_bucket{le="+Inf"}'] == samples["outpostwatch_api_latency_seconds_count"]
-        assert samples["outpostwatch_last_successful_poll_timestamp_seconds"] > time.time() - 60
+        # The per-account series (docs/metrics.md): [aws] is the account "default".
+        assert samples['outpostwatch_polls_total{account="default",result="ok"}'] >= 2
+        assert samples['outpostwatch_api_latency_seconds_count{account="default"}'] >= 2
+        assert (samples['outpostwatch_api_latency_seconds_bucket{account="default",le="+Inf"}']
+                == samples['outpostwatch_api_latency_seconds_count{account="default"}'])
+        assert samples['outpostwatch_last_successful_poll_timestamp_seconds{account="default"}'] > time.time() - 60
         assert "# TYPE outpostwatch_api_latency_seconds histogram" in text
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
             assert r.status == 200

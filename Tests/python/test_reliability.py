@@ -458,7 +458,7 @@ def test_throttling_storm_slows_down_without_failing_orders(binary, simulator, t
         assert not [r for r in rows if r["failing"]], rows
         assert daemon.alive()
         # Every throttled answer was recognised as throttling (counted by the daemon).
-        wait_for(lambda: scrape_metrics(port).get("outpostwatch_throttles_total") == sim_calls(simulator)[1],
+        wait_for(lambda: scrape_metrics(port).get('outpostwatch_throttles_total{account="default"}') == sim_calls(simulator)[1],
                  timeout=30, what="the daemon's throttle count to match the simulator's")
         after_storm = time.monotonic()
         simulator.advance(to="end")
@@ -491,7 +491,7 @@ def test_throttling_storm_slows_down_without_failing_orders(binary, simulator, t
     figures("throttle: throttled answers", throttled, "answers")
     figures("throttle: scenario steps during the storm", steps_during, "steps")
     figures("throttle: storm end to all changes seen", catch_up, "s")
-    figures("throttle: polls failed (daemon metric)", metrics.get('outpostwatch_polls_total{result="failed"}', 0), "polls")
+    figures("throttle: polls failed (daemon metric)", metrics.get('outpostwatch_polls_total{account="default",result="failed"}', 0), "polls")
     # Backing off: each granted call is spaced by the (halved) rate and at most two client retries
     # follow a throttled one, so a limiter that backs off keeps the storm well under max_rps; one
     # that did not would be at max_rps plus the retries.

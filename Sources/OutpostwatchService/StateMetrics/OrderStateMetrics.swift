@@ -4,6 +4,8 @@ import WatchStore
 
 /// One watched order as the state metrics show it (docs/metrics.md).
 package struct OrderStateSample: Sendable, Equatable {
+    /// The name of the account that watches the order.
+    package var account: String
     package var orderId: String
     package var outpostId: String?
     package var label: String?
@@ -15,8 +17,9 @@ package struct OrderStateSample: Sendable, Equatable {
     package var lineItems: [(id: String, status: String)]
     package var stalled: Bool
 
-    package init(orderId: String, outpostId: String?, label: String?, status: String, since: Date?,
-                 lineItems: [(id: String, status: String)], stalled: Bool) {
+    package init(account: String = WatchedOrder.defaultAccount, orderId: String, outpostId: String?, label: String?,
+                 status: String, since: Date?, lineItems: [(id: String, status: String)], stalled: Bool) {
+        self.account = account
         self.orderId = orderId
         self.outpostId = outpostId
         self.label = label
@@ -36,14 +39,14 @@ package struct OrderStateSample: Sendable, Equatable {
            let seen = since, submitted < seen {
             since = submitted
         }
-        self.init(orderId: order.orderId, outpostId: order.snapshot?.outpostId, label: order.label, status: status,
+        self.init(account: order.account, orderId: order.orderId, outpostId: order.snapshot?.outpostId, label: order.label, status: status,
                   since: since,
                   lineItems: (order.snapshot?.lineItems ?? []).map { ($0.lineItemId, $0.status ?? "UNKNOWN") },
                   stalled: stalled)
     }
 
     package static func == (a: Self, b: Self) -> Bool {
-        a.orderId == b.orderId && a.outpostId == b.outpostId && a.label == b.label && a.status == b.status
+        a.account == b.account && a.orderId == b.orderId && a.outpostId == b.outpostId && a.label == b.label && a.status == b.status
             && a.since == b.since && a.stalled == b.stalled
             && a.lineItems.map(\.id) == b.lineItems.map(\.id) && a.lineItems.map(\.status) == b.lineItems.map(\.status)
     }
@@ -53,9 +56,6 @@ package struct OrderStateSample: Sendable, Equatable {
 /// order with its current status as a label and the value 1, so a status change replaces the
 /// series and an order no longer watched has none. A pure function of the samples.
 package enum OrderStateMetrics {
-    /// Accounts do not exist yet: every order belongs to `default`.
-    package static let account = "default"
-
     package static func render(_ orders: [OrderStateSample], failing: Int, version: String,
                                into out: inout Exposition) {
         out.family("outpostwatch_build_info", "gauge", "Always 1; the version of the running daemon.")
@@ -63,7 +63,7 @@ package enum OrderStateMetrics {
 
         out.family("outpostwatch_order_status", "gauge", "1 for the current status of each watched order.")
         for o in orders {
-            out.sample("outpostwatch_order_status", [("account", account), ("order_id", o.orderId),
+            out.sample("outpostwatch_order_status", [("account", o.account), ("order_id", o.orderId),
                                                      ("outpost_id", o.outpostId ?? ""), ("label", o.label ?? ""),
                                                      ("status", o.status)], 1)
         }
@@ -72,19 +72,19 @@ package enum OrderStateMetrics {
         for o in orders {
             guard let since = o.since else { continue }
             out.sample("outpostwatch_order_status_since_timestamp_seconds",
-                       [("account", account), ("order_id", o.orderId)], since.timeIntervalSince1970)
+                       [("account", o.account), ("order_id", o.orderId)], since.timeIntervalSince1970)
         }
         out.family("outpostwatch_line_item_status", "gauge", "1 for the current status of each line item of a watched order.")
         for o in orders {
             for item in o.lineItems {
-                out.sample("outpostwatch_line_item_status", [("account", account), ("order_id", o.orderId),
+                out.sample("outpostwatch_line_item_status", [("account", o.account), ("order_id", o.orderId),
                                                              ("line_item_id", item.id), ("status", item.status)], 1)
             }
         }
         out.family("outpostwatch_order_stalled", "gauge",
                    "1 while a watched order (or one of its line items) is in a reported stall, else 0.")
         for o in orders {
-            out.sample("outpostwatch_order_stalled", [("account", account), ("order_id", o.orderId)], o.stalled ? 1 : 0)
+            out.sample("outpostwatch_order_stalled", [("account", o.account), ("order_id", o.orderId)], o.stalled ? 1 : 0)
         }
         out.family("outpostwatch_orders_failing", "gauge", "Watched orders whose polls are failing (watch.failing and no recovery yet).")
         out.sample("outpostwatch_orders_failing", [:], Double(failing))
