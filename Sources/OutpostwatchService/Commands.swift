@@ -18,7 +18,13 @@ public enum Commands {
     /// Validates the config: prints a summary and returns, or throws every error (exit 78).
     public static func checkConfig(configPath: String) throws {
         let settings = try loadSettings(path: configPath)
-        _ = try resolveEndpoint(settings, configPath: configPath)
+        // Every account's region and endpoint, each failure reported (docs/configuration.md).
+        let unresolved = settings.accounts.flatMap { account -> [String] in
+            do { _ = try resolveEndpoint(account, configPath: configPath); return [] } catch let failure as CommandFailure {
+                return failure.lines
+            } catch { return ["\(configPath): \(error)"] }
+        }
+        if !unresolved.isEmpty { throw CommandFailure(.config, unresolved) }
         // The CA bundles are read the way the daemon reads them at start, so a bad one fails here first.
         let bundles = [("aws.ca_bundle", CABundle.awsPath(configured: settings.aws.caBundle,
                                                           environment: ProcessInfo.processInfo.environment))]
@@ -44,8 +50,15 @@ public enum Commands {
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger, credentials: credentials)
         // The poller syncs the watch set itself; a store error is one of the report's failures.
         let sinks = runtime.sinks
-        let poller = Poller(store: runtime.store, source: runtime.client, settings: settings,
-                            route: { sinks.route($0) }, logger: logger, onCommit: { _ in })
+        let poller: AccountPollers
+        do {
+            poller = try AccountPollers(store: runtime.store, settings: settings,
+                                        makeSource: { try runtime.makeSource($0, settings: $1) },
+                                        route: { sinks.route($0) }, logger: logger, onCommit: { _ in })
+        } catch {
+            await runtime.shutdown()
+            throw error
+        }
         let report = await poller.pollAllOnce(progress: Terminal.onceProgress())
         _ = await runtime.makeDispatcher().drainOnce()
         await runtime.shutdown()
