@@ -172,7 +172,7 @@ package struct InstrumentedSource: OrderSource {
 /// `[http] listen`: `/metrics`, `/healthz` and, given `statusStorePath`, the status page
 /// (docs/status-page.md) on a small Hummingbird server; `token` guards every path but `/healthz`.
 enum MetricsServer {
-    static func make(listen: String, metrics: DaemonMetrics, store: StateStore, poller: Poller,
+    static func make(listen: String, metrics: DaemonMetrics, store: StateStore, poller: AccountPollers,
                      healthWindow: Duration, logger: Logger, token: String? = nil,
                      statusStorePath: String? = nil, tracking: TrackingTemplates = .builtIn) throws -> some Service {
         guard let address = ListenAddress(listen) else {
