@@ -24,7 +24,7 @@ import pytest
 
 from accounts_fakes import (FakeOutposts, FakeSTS, order_ids, wire_order, write_accounts_config,
                             write_credentials)
-from conftest import (ORDER_1, ORDER_2, daemon_env, run_cli, wait_for, write_config)
+from conftest import (ORDER_1, ORDER_2, Simulator, daemon_env, run_cli, wait_for, write_config)
 from test_daemon import NotifySocket
 
 PROD_KEY, PROD_SECRET = "AKIAPRODTEST00000001", "prodSECRETdoNotLeak0123456789abcdefghijk"
@@ -174,6 +174,61 @@ def test_two_accounts_each_endpoint_sees_only_its_own_orders(binary, receiver, f
     # The webhook carries exactly what history holds.
     by_id = {e["id"]: e for e in events}
     assert all(by_id[e["id"]] == e for e in delivered)
+
+
+def test_two_accounts_against_the_simulator_with_accounts(binary, fakes, tmp_path):
+    """The same through `outpostwatch simulate` with a scenario declaring the two accounts: one
+    endpoint, and the key and region of each call decide what it sees. An order configured under
+    the wrong account is not found there, as at AWS."""
+    stray = "oo-0000000000000abcd"
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(json.dumps({
+        "orders": [wire_order(ORDER_1), wire_order(ORDER_2), wire_order(stray)],
+        "timeline": [{"at": 1, "order": ORDER_1, "status": "IN_PROGRESS"},
+                     {"at": 2, "order": ORDER_2, "status": "IN_PROGRESS"}],
+        "accounts": [{"name": "prod", "accessKeyId": PROD_KEY, "region": PROD_REGION, "orders": [ORDER_1]},
+                     {"name": "lab", "accessKeyId": LAB_KEY, "region": LAB_REGION, "orders": [ORDER_2, stray]}]}))
+    sim = Simulator(binary, speed=0, scenario=scenario)
+    try:
+        env = write_credentials(tmp_path, {"prod": {"aws_access_key_id": PROD_KEY, "aws_secret_access_key": PROD_SECRET},
+                                           "lab": {"aws_access_key_id": LAB_KEY, "aws_secret_access_key": LAB_SECRET}})
+        config = write_accounts_config(
+            tmp_path / "c.toml", tmp_path / "s.db",
+            [{"name": "prod", "region": PROD_REGION, "profile": "prod", "endpoint": sim.url},
+             {"name": "lab", "region": LAB_REGION, "profile": "lab", "endpoint": sim.url}],
+            [(ORDER_1, "prod"), (ORDER_2, "lab"), (stray, "prod")])
+        daemon = Daemon(binary, config, tmp_path, env=env)
+        try:
+            daemon.wait_ready()
+            wait_for(lambda: seen(binary, config, {ORDER_1: "PREPARING", ORDER_2: "PREPARING"}), timeout=30,
+                     what="the first polls")
+            sim.advance(to="end")
+            wait_for(lambda: seen(binary, config, {ORDER_1: "IN_PROGRESS", ORDER_2: "IN_PROGRESS"}), timeout=30,
+                     what="both changes")
+            wait_for(lambda: any(e["type"] == "order.not_found" and e["order"]["id"] == stray
+                                 for e in history(binary, config)), timeout=30, what="the stray order not found")
+            events = history(binary, config)
+        finally:
+            daemon.stop()
+        stats = sim.stats()
+        requests = sim.admin("GET", "/_simulator/requests")
+    finally:
+        sim.stop()
+
+    signers = stats["signers"]
+    assert set(signers) == {PROD_KEY, LAB_KEY}
+    assert set(signers[PROD_KEY]["regions"]) == {PROD_REGION}
+    assert set(signers[LAB_KEY]["regions"]) == {LAB_REGION}
+    assert set(signers[LAB_KEY]["answers"]) == {"200"}
+    # prod asked for its own order and for the one configured under it by mistake (not found).
+    assert set(signers[PROD_KEY]["answers"]) == {"200", "NotFoundException"}
+    for r in requests:
+        own = {PROD_KEY: {ORDER_1, stray}, LAB_KEY: {ORDER_2}}[r["accessKeyId"]]
+        assert r["path"].rsplit("/", 1)[-1] in own, r["path"]
+        assert r["account"] == {PROD_KEY: "prod", LAB_KEY: "lab"}[r["accessKeyId"]]
+    for e in events:
+        want = ("lab", LAB_REGION) if e["order"]["id"] == ORDER_2 else ("prod", PROD_REGION)
+        assert (e["order"]["account"], e["order"]["region"]) == want, e
 
 
 # --- 2. a role per account, from a central account --------------------------------------------------
@@ -350,24 +405,30 @@ ACCOUNT_A = '[[account]]\nname = "prod"\nregion = "us-west-2"\n'
 ACCOUNT_B = '[[account]]\nname = "lab"\nregion = "eu-central-1"\n'
 ORDER_A = '[[order]]\nid = "oo-0123456789abcdef0"\naccount = "prod"\n'
 
-# (case, config text, the lines where the error may be reported: the offending table's)
+# (case, config text, the lines where the error may be reported: the offending table's, a word
+# the message must hold)
 CONFIG_ERRORS = [
-    ("unknown account", ACCOUNT_A + ACCOUNT_B + '[[order]]\nid = "oo-0123456789abcdef0"\naccount = "staging"\n', range(7, 10)),
-    ("unknown discover account", ACCOUNT_A + ACCOUNT_B + ORDER_A + '[[discover]]\naccount = "staging"\n', range(10, 12)),
-    ("duplicate name", ACCOUNT_A + ACCOUNT_B + '[[account]]\nname = "prod"\nregion = "us-east-1"\n' + ORDER_A, range(7, 10)),
+    ("unknown account", ACCOUNT_A + ACCOUNT_B + '[[order]]\nid = "oo-0123456789abcdef0"\naccount = "staging"\n',
+     range(7, 10), "staging"),
+    ("unknown discover account", ACCOUNT_A + ACCOUNT_B + ORDER_A + '[[discover]]\naccount = "staging"\n',
+     range(10, 12), "staging"),
+    ("duplicate name", ACCOUNT_A + ACCOUNT_B + '[[account]]\nname = "prod"\nregion = "us-east-1"\n' + ORDER_A,
+     range(7, 10), "duplicate"),
     ("default with [aws]", '[aws]\nregion = "us-west-2"\n\n[[account]]\nname = "default"\nregion = "us-east-1"\n'
-     '[[order]]\nid = "oo-0123456789abcdef0"\naccount = "default"\n', range(4, 7)),
-    ("order without account", ACCOUNT_A + ACCOUNT_B + '[[order]]\nid = "oo-0123456789abcdef0"\n', range(7, 9)),
+     '[[order]]\nid = "oo-0123456789abcdef0"\naccount = "default"\n', range(4, 7), "default"),
+    ("order without account", ACCOUNT_A + ACCOUNT_B + '[[order]]\nid = "oo-0123456789abcdef0"\n',
+     range(7, 9), "account"),
     ("order under two accounts", ACCOUNT_A + ACCOUNT_B + ORDER_A +
-     '[[order]]\nid = "oo-0123456789abcdef0"\naccount = "lab"\n', range(10, 13)),
+     '[[order]]\nid = "oo-0123456789abcdef0"\naccount = "lab"\n', range(10, 13), "oo-0123456789abcdef0"),
     ("external_id without role_arn", '[[account]]\nname = "prod"\nregion = "us-west-2"\nexternal_id = "x-1"\n' + ORDER_A,
-     range(1, 5)),
-    ("bad name", '[[account]]\nname = "Prod!"\nregion = "us-west-2"\n[[order]]\nid = "oo-0123456789abcdef0"\n', range(1, 4)),
+     range(1, 5), "role_arn"),
+    ("bad name", '[[account]]\nname = "Prod!"\nregion = "us-west-2"\n[[order]]\nid = "oo-0123456789abcdef0"\n',
+     range(1, 4), "Prod!"),
 ]
 
 
-@pytest.mark.parametrize("case,text,lines", CONFIG_ERRORS, ids=[c[0] for c in CONFIG_ERRORS])
-def test_check_config_refuses_account_errors(binary, tmp_path, case, text, lines):
+@pytest.mark.parametrize("case,text,lines,word", CONFIG_ERRORS, ids=[c[0] for c in CONFIG_ERRORS])
+def test_check_config_refuses_account_errors(binary, tmp_path, case, text, lines, word):
     config = tmp_path / "c.toml"
     config.write_text(text)
     proc = run_cli(binary, "check-config", config=config)
@@ -377,8 +438,9 @@ def test_check_config_refuses_account_errors(binary, tmp_path, case, text, lines
     for line in reported:
         assert re.match(re.escape(str(config)) + r":\d+:\d+: .+", line), line
         assert "unknown key" not in line, f"{case}: the [[account]] keys are not understood: {line}"
-    positions = [int(re.match(re.escape(str(config)) + r":(\d+):", l).group(1)) for l in reported]
-    assert any(p in lines for p in positions), f"{case}: expected an error on lines {list(lines)}, got {reported}"
+    at = [l for l in reported if int(re.match(re.escape(str(config)) + r":(\d+):", l).group(1)) in lines]
+    assert at, f"{case}: expected an error on lines {list(lines)}, got {reported}"
+    assert any(word in l for l in at), f"{case}: no error naming {word!r}: {reported}"
 
 
 def test_check_config_accepts_the_accounts_contract(binary, tmp_path):
