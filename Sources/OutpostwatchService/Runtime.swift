@@ -107,9 +107,9 @@ public final class Runtime: Sendable {
         self.client = Self.makeClient(primary, endpoint: primaryEndpoint, credentials: provider, settings: settings,
                                       awsHTTP: awsHTTP, logger: logger, onThrottle: onThrottle)
         do {
-            // The AWS sinks sign with the same (cached) credentials as the Outposts calls.
+            // The AWS sinks sign with their account's own chain (or the fixed provider of demo and tests).
             self.sinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable, httpClient: httpClient,
-                                     environment: environment, credentials: provider)
+                                     environment: environment, credentials: credentials)
         } catch {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): \(error)")

@@ -45,15 +45,16 @@ public struct SinkSet: Sendable {
         // EventBridge and SNS trust [aws] ca_bundle / AWS_CA_BUNDLE, as every AWS request does.
         let awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: settings.aws.caBundle,
                                                                          environment: environment))
-        let aws = AWSSinkFactory(aws: settings.aws, httpClient: awsHTTP, environment: environment,
+        let aws = AWSSinkFactory(settings: settings, httpClient: awsHTTP, environment: environment,
                                  credentials: credentials)
         for bus in settings.eventBridge {
             sinks.append(EventBridgeSink(settings: bus, client: EventBridgeClient(
-                call: try aws.call(service: "events", region: bus.region, endpoint: bus.endpoint))))
+                call: try aws.call(service: "events", account: bus.account, region: bus.region, endpoint: bus.endpoint))))
         }
         for topic in settings.sns {
             sinks.append(SNSSink(settings: topic, client: SNSClient(
-                call: try aws.call(service: "sns", region: topic.effectiveRegion, endpoint: topic.endpoint))))
+                call: try aws.call(service: "sns", account: topic.account, region: topic.effectiveRegion,
+                                endpoint: topic.endpoint))))
         }
         for service in settings.pagerDuty {
             let key = try SecretText.read(service.routingKey, sinkName: service.common.name, kind: "pagerduty",

@@ -6,9 +6,9 @@ import WatchModel
 // timeout, max_age, concurrency, secrets) and the keys of [[eventbridge]], [[sns]], [[pagerduty]].
 
 extension SettingsSchema {
-    static let eventBridgeKeys = ["name", "event_bus", "source", "region", "endpoint", "events", "orders", "timeout",
-                                  "max_age", "concurrency"]
-    static let snsKeys = ["name", "topic_arn", "region", "endpoint", "events", "orders", "timeout", "max_age",
+    static let eventBridgeKeys = ["name", "event_bus", "source", "account", "region", "endpoint", "events", "orders",
+                                  "timeout", "max_age", "concurrency"]
+    static let snsKeys = ["name", "topic_arn", "account", "region", "endpoint", "events", "orders", "timeout", "max_age",
                           "concurrency"]
     static let pagerDutyKeys = ["name", "routing_key", "routing_key_file", "url", "events", "orders", "timeout",
                                 "max_age", "concurrency", "ca_bundle"]
@@ -145,12 +145,15 @@ extension SettingsSchema {
 
     // MARK: kinds
 
-    func readEventBridge(_ table: SchemaTable) -> EventBridgeSettings? {
+    func readEventBridge(_ table: SchemaTable, accounts: AccountDirectory) -> EventBridgeSettings? {
         reader.rejectUnknownKeys(table, allowed: Self.eventBridgeKeys)
         let common = readCommon(table, section: "eventbridge", defaultEvents: EventType.webhookDefault)
         let target = readAWSTarget(table, section: "eventbridge")
+        // Whose credentials (and, without `region`, whose region) sign the calls: as for orders.
+        let account = self.account(of: table, in: accounts, subject: "eventbridge \(common?.name ?? "")")
         var settings = EventBridgeSettings(common: common ?? SinkCommonSettings(name: ""), region: target.region,
                                            endpoint: target.endpoint)
+        settings.account = account ?? AccountSettings.defaultName
         if let bus = reader.nonEmptyString(table, "event_bus") {
             // A name (1–256 of A-Z a-z 0-9 . _ - /) or an event bus ARN.
             let isName = bus.value.count <= 256 && bus.value.allSatisfy {
@@ -177,10 +180,11 @@ extension SettingsSchema {
         return common == nil ? nil : settings
     }
 
-    func readSNS(_ table: SchemaTable) -> SNSSettings? {
+    func readSNS(_ table: SchemaTable, accounts: AccountDirectory) -> SNSSettings? {
         reader.rejectUnknownKeys(table, allowed: Self.snsKeys)
         let common = readCommon(table, section: "sns", defaultEvents: EventType.webhookDefault)
         let target = readAWSTarget(table, section: "sns")
+        let account = self.account(of: table, in: accounts, subject: "sns \(common?.name ?? "")")
         let hasTopic = reader.requireKey(table, "topic_arn")
         var arn: String?
         if let topic = reader.string(table, "topic_arn") {
@@ -192,7 +196,9 @@ extension SettingsSchema {
             }
         }
         guard let common, hasTopic else { return nil }
-        return SNSSettings(common: common, topicArn: arn ?? "", region: target.region, endpoint: target.endpoint)
+        var settings = SNSSettings(common: common, topicArn: arn ?? "", region: target.region, endpoint: target.endpoint)
+        settings.account = account ?? AccountSettings.defaultName
+        return settings
     }
 
     func readPagerDuty(_ table: SchemaTable) -> PagerDutySettings? {

@@ -64,8 +64,8 @@ final class SettingsSchema {
         settings.orders = readOrders(reader.arrayOfTables(root, "order"), accounts: accounts)
         settings.discover = reader.arrayOfTables(root, "discover").map { readDiscover($0, accounts: accounts) }
         settings.webhooks = readWebhooks(reader.arrayOfTables(root, "webhook"))
-        settings.eventBridge = reader.arrayOfTables(root, "eventbridge").compactMap(readEventBridge)
-        settings.sns = reader.arrayOfTables(root, "sns").compactMap(readSNS)
+        settings.eventBridge = reader.arrayOfTables(root, "eventbridge").compactMap { readEventBridge($0, accounts: accounts) }
+        settings.sns = reader.arrayOfTables(root, "sns").compactMap { readSNS($0, accounts: accounts) }
         settings.pagerDuty = reader.arrayOfTables(root, "pagerduty").compactMap(readPagerDuty)
         if document["order"] == nil && document["discover"] == nil {
             diagnostics.warning("nothing to watch: add an [[order]] (or a [[discover]]) table", at: .start)

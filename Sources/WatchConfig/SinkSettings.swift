@@ -38,7 +38,9 @@ public struct EventBridgeSettings: Sendable, Equatable {
     public var eventBus: String
     /// The entries' `Source`; never starts with `aws.`.
     public var source: String
-    /// Overrides the region of `[aws]`.
+    /// The account whose credentials sign the calls (docs/configuration.md, "Accounts and regions").
+    public var account: String = AccountSettings.defaultName
+    /// Overrides the account's region.
     public var region: String?
     /// Overrides `AWS_ENDPOINT_URL_EVENTS`, `AWS_ENDPOINT_URL` and the regional endpoint.
     public var endpoint: String?
@@ -59,6 +61,8 @@ public struct EventBridgeSettings: Sendable, Equatable {
 public struct SNSSettings: Sendable, Equatable {
     public var common: SinkCommonSettings
     public var topicArn: String
+    /// The account whose credentials sign the calls.
+    public var account: String = AccountSettings.defaultName
     /// Defaults to the topic ARN's region.
     public var region: String?
     /// Overrides `AWS_ENDPOINT_URL_SNS`, `AWS_ENDPOINT_URL` and the regional endpoint.

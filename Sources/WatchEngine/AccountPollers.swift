@@ -136,16 +136,11 @@ public actor AccountPollers {
         if !loaded { _ = try await loadSchedule() }
         running = true
         for index in members.indices { start(index) }
-        await withTaskCancellationHandler {
-            // Wait for the loops; a reload may replace them meanwhile, so wait until none is left.
-            while let task = members.lazy.compactMap(\.task).first {
-                await task.value
-                if Task.isCancelled { break }
-                members.indices.filter { members[$0].task == task }.forEach { members[$0].task = nil }
-            }
-        } onCancel: {
-            Task { await self.stopAll() }
-        }
+        // Until cancelled (a stream's iteration ends when its task is cancelled): the loops
+        // themselves come and go with reloads.
+        let (cancelled, continuation) = AsyncStream<Void>.makeStream()
+        for await _ in cancelled {}
+        continuation.finish()
         await stopAll()
     }
 

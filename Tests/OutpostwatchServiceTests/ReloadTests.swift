@@ -203,7 +203,7 @@ struct ReloadTests {
         }
     }
 
-    @Test("[aws] and [storage] changes are announced for the next restart; the running store stays")
+    @Test("[storage] changes are announced for the next restart; the running store stays")
     func restartOnlySections() async throws {
         try await Self.withHarness({ dir in
             Self.config(dir: dir, orders: [(orderA, nil)], webhooks: [])
@@ -212,7 +212,7 @@ struct ReloadTests {
                                       orders: [(orderA, nil), (orderB, nil)], webhooks: []))
             await h.reload.reload()
 
-            #expect(h.capture.messages(.warning).contains("[storage] and [aws] changes take effect at the next restart"))
+            #expect(h.capture.messages(.warning).contains("[storage] changes take effect at the next restart"))
             #expect(h.capture.messages(.info).contains("configuration reloaded"))
             // The orders went into the store the daemon runs with, not the newly named one.
             #expect(try await h.activeOrders() == [orderA: nil, orderB: nil])

@@ -97,14 +97,17 @@ struct EventJSONTests {
         let compact = #"{"change":{"field":"status","from":"BUILDING","to":"SHIPPED"},"id":"evt_2f1c0d7e9a4b4c1e8f3a5b6c7d8e9f01","#
             + #""line_item":{"catalog_item_id":"OR-8CVV0EV","id":"ooi-0a1b2c3d4e5f60701","quantity":1,"#
             + #""shipment":{"carrier":"UPS","tracking_number":"1Z999AA10123456784"},"status":"SHIPPED"},"#
-            + #""occurred_at":"2026-11-28T12:00:00.250Z","order":{"id":"oo-0123456789abcdef0","label":"Seattle rack 2","#
-            + #""outpost_id":"op-0123456789abcdef0","status":"IN_PROGRESS"},"sequence":7,"type":"line_item.status_changed"}"#
+            + #""occurred_at":"2026-11-28T12:00:00.250Z","order":{"account":"prod","id":"oo-0123456789abcdef0","#
+            + #""label":"Seattle rack 2","outpost_id":"op-0123456789abcdef0","quote_id":"q-0123456789abcdef0","#
+            + #""region":"us-west-2","status":"IN_PROGRESS"},"sequence":7,"type":"line_item.status_changed"}"#
         let event = try EventJSON.decode(Data(compact.utf8))
         #expect(event.id == "evt_2f1c0d7e9a4b4c1e8f3a5b6c7d8e9f01")
         #expect(event.type == .lineItemStatusChanged)
         #expect(event.sequence == 7)
         #expect(event.occurredAt == Self.noon.addingTimeInterval(0.25))
-        #expect(event.order == Self.order)
+        var order = Self.order
+        (order.account, order.region, order.quoteId) = ("prod", "us-west-2", "q-0123456789abcdef0")
+        #expect(event.order == order)
         #expect(event.lineItem == LineItemRef(id: "ooi-0a1b2c3d4e5f60701", catalogItemId: "OR-8CVV0EV", quantity: 1,
                                               status: "SHIPPED", shipment: Self.shipment))
         #expect(event.change == Change(field: .status, from: .string("BUILDING"), to: .string("SHIPPED")))
@@ -127,7 +130,8 @@ struct EventJSONTests {
         let event = Event(type: .lineItemAdded, sequence: 2, occurredAt: Self.noon, order: OrderRef(id: "oo-0123456789abcdef0"),
                           lineItem: LineItemRef(id: "ooi-1"), change: Change(field: .lineItem, from: .null, to: .string("ooi-1")))
         let text = String(decoding: try EventJSON.encode(event), as: UTF8.self)
-        #expect(text.contains(#""order":{"id":"oo-0123456789abcdef0","label":null,"outpost_id":null,"status":null}"#))
+        #expect(text.contains(#""order":{"account":null,"id":"oo-0123456789abcdef0","label":null,"outpost_id":null,"region":null,"status":null}"#),
+                "quote_id and quote_option_id are absent (not null) when AWS sends none")
         #expect(text.contains(#""line_item":{"catalog_item_id":null,"id":"ooi-1","quantity":null,"shipment":null,"status":null}"#),
                 "assets is absent (not null) when the line item has none")
         #expect(text.contains(#""change":{"field":"line_item","from":null,"to":"ooi-1"}"#))
