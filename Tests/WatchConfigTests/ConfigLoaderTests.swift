@@ -239,7 +239,7 @@ struct ConfigLoaderTests {
          "pagerduty: set either routing_key or routing_key_file, not both"),
         ("[[pagerduty]]\nname = \"p\"\nrouting_key = \"k\"\nurl = \"http://events.example.com/v2/enqueue\"\n", 4, 7,
          "pagerduty.url:"),
-        ("[[eventbridge]]\nname = \"b\"\naccount = \"prod\"\n", 3, 1, "unknown key account"),
+        ("[[eventbridge]]\nname = \"b\"\naccount = \"prod\"\n", 3, 11, "unknown account \"prod\""),
         ("[[eventbridge]]\nname = \"b\"\nevents = [\"order.shiped\"]\n", 3, 11, "eventbridge.events: unknown event type"),
     ] as [(String, Int, Int, String)])
     func errorKinds(text: String, line: Int, column: Int, message: String) throws {
