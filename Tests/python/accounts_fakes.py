@@ -162,6 +162,7 @@ class FakeSTS:
         self.roles = roles
         self.calls = []      # dicts: key, region, role, external_id, session, signature (None = OK), answer
         self.issued = {}     # role ARN -> [temporary access key ids]
+        self.secrets = []    # the temporary secrets and session tokens handed out
         self.lock = threading.Lock()
         fake = self
 
@@ -195,6 +196,7 @@ class FakeSTS:
                     token = "FwoGZXIvYXdzE" + secrets.token_urlsafe(60)
                     grant["outposts"].add_credential(temp_key, temp_secret, token)
                     fake.issued.setdefault(role, []).append(temp_key)
+                    fake.secrets += [temp_secret, token]
                     call["answer"] = "200"
                 expiration = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1))
                 xml = (

@@ -80,6 +80,13 @@ class Daemon:
         self.notify.close()
 
 
+def assert_no_secret(texts, extra=()):
+    """No secret of the test's profiles (or handed out by the fake STS) in any of `texts`."""
+    for secret in [PROD_SECRET, LAB_SECRET, CENTRAL_SECRET, "notTheSecret0123456789abcdefghijklmnop", *extra]:
+        for text in texts:
+            assert secret not in text, "a secret leaked into the daemon's output or events"
+
+
 def history(binary, config):
     return json.loads(run_cli(binary, "history", "--json", config=config, check=0).stdout)
 
@@ -155,6 +162,7 @@ def test_two_accounts_each_endpoint_sees_only_its_own_orders(binary, receiver, f
     finally:
         daemon.stop()
 
+    assert_no_secret([daemon.log(), json.dumps(events), json.dumps(receiver.events())])
     assert_only_own_calls(prod, PROD_KEY, PROD_REGION, prod_orders, token=False)
     assert_only_own_calls(lab, LAB_KEY, LAB_REGION, lab_orders, token=False)
     # Every order of each account was polled at its own endpoint.
@@ -262,6 +270,7 @@ def test_role_per_account_assumed_from_a_central_account(binary, receiver, fakes
     finally:
         daemon.stop()
 
+    assert_no_secret([daemon.log(), json.dumps(events), json.dumps(rows)], extra=sts.secrets)
     calls = sts.snapshot()
     assert calls, "STS was never called"
     for call in calls:
@@ -377,6 +386,7 @@ def test_bad_credentials_fail_only_that_accounts_orders(binary, fakes, tmp_path,
     finally:
         daemon.stop()
 
+    assert_no_secret([daemon.log(), json.dumps(events), json.dumps(rows)])
     failing = [e for e in events if e["type"] == "watch.failing"]
     assert {e["order"]["id"] for e in failing} == set(bad_orders), failing
     for e in failing:
