@@ -42,12 +42,12 @@ public final class Daemon: Sendable {
         let settings = try loadSettings(path: configPath, environment: environment)
         // Read before anything starts: a missing or empty token is a configuration error (exit 78).
         let httpToken = try settings.http.flatMap { try HTTPToken.load($0.token, environment: environment) }
-        let metrics = DaemonMetrics()
+        let metrics = DaemonMetrics(accounts: settings.accounts.map(\.name))
         // The metric counts every throttled answer; the poller learns of them through its own
         // results and the client's paced retries.
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger,
                                   credentials: credentials, environment: environment,
-                                  onThrottle: { metrics.recordThrottle() })
+                                  onThrottle: { metrics.recordThrottle(account: $0) })
         let dispatcher = runtime.makeDispatcher()
         let notifier = self.notifier
         let watchdog = WatchdogPacer(interval: notifier.watchdogInterval)
@@ -81,7 +81,7 @@ public final class Daemon: Sendable {
         ])
 
         let reload = ReloadService(daemon: self, runtime: runtime, poller: poller, dispatcher: dispatcher,
-                                   sinks: sinks, notifier: notifier)
+                                   sinks: sinks, notifier: notifier, metrics: metrics)
         var config = ServiceGroupConfiguration(
             services: [
                 .init(service: PollerService(poller: poller)),
@@ -219,15 +219,18 @@ package struct ReloadService: Service {
     let dispatcher: Dispatcher
     let sinks: LockedValue<SinkSet>
     let notifier: SystemdNotifier
+    /// Told the accounts after a reload, so a removed account's series go.
+    let metrics: DaemonMetrics?
 
     package init(daemon: Daemon, runtime: Runtime, poller: AccountPollers, dispatcher: Dispatcher,
-                 sinks: LockedValue<SinkSet>, notifier: SystemdNotifier) {
+                 sinks: LockedValue<SinkSet>, notifier: SystemdNotifier, metrics: DaemonMetrics? = nil) {
         self.daemon = daemon
         self.runtime = runtime
         self.poller = poller
         self.dispatcher = dispatcher
         self.sinks = sinks
         self.notifier = notifier
+        self.metrics = metrics
     }
 
     package func run() async throws {
@@ -268,6 +271,7 @@ package struct ReloadService: Service {
             return
         }
         await poller.reload(settings)
+        metrics?.setAccounts(await poller.accountNames)
         logger.info("configuration reloaded", metadata: ["orders": "\(settings.orders.count)"])
     }
 }

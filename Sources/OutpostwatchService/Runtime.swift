@@ -68,13 +68,14 @@ public final class Runtime: Sendable {
     /// A fixed provider for every account (demo, tests), else each account's own chain.
     let fixedCredentials: (any CredentialProvider)?
     let environment: [String: String]
-    let onThrottle: OutpostsClient.ThrottleObserver?
+    /// Told the account's name at every throttled answer (the per-account metric).
+    let onThrottle: (@Sendable (_ account: String) -> Void)?
 
     /// - Parameter credentials: a fixed provider (demo, tests); `nil` uses the standard AWS chain.
     public init(settings: Settings, configPath: String, logger: Logger,
                 credentials: (any CredentialProvider)? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                onThrottle: OutpostsClient.ThrottleObserver? = nil) throws {
+                onThrottle: (@Sendable (_ account: String) -> Void)? = nil) throws {
         self.settings = settings
         self.configPath = configPath
         self.logger = logger
@@ -126,12 +127,15 @@ public final class Runtime: Sendable {
 
     static func makeClient(_ account: AccountSettings, endpoint: OutpostsEndpoint, credentials provider: any CredentialProvider,
                            settings: Settings, awsHTTP: any HTTPTransport, logger: Logger,
-                           onThrottle: OutpostsClient.ThrottleObserver?) -> OutpostsClient {
+                           onThrottle: (@Sendable (_ account: String) -> Void)?) -> OutpostsClient {
         var logger = logger
         logger[metadataKey: "account"] = "\(account.name)"
+        let name = account.name
+        var throttled: OutpostsClient.ThrottleObserver?
+        if let onThrottle { throttled = { onThrottle(name) } }
         return OutpostsClient(endpoint: endpoint, credentials: provider, httpClient: awsHTTP,
                               requestTimeout: settings.poll.requestTimeout,
-                              logger: logger, onThrottle: onThrottle,
+                              logger: logger, onThrottle: throttled,
                               applicationVersion: OutpostwatchVersion.string)
     }
 
