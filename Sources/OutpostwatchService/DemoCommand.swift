@@ -59,6 +59,13 @@ public enum DemoCommand {
                 region = "us-west-2"
                 endpoint = "\(simulatorURL)"
 
+                # A second account: the demo signs every account with one key, and the embedded
+                # simulator's default scenario declares no accounts, so both reach the same orders.
+                [[account]]
+                name = "lab"
+                region = "us-west-2"
+                endpoint = "\(simulatorURL)"
+
                 [poll]
                 interval = "\(intervalMillis)ms"
                 jitter = 0.0
@@ -75,7 +82,9 @@ public enum DemoCommand {
 
                 """
             for (i, id) in orders.enumerated() {
-                toml += "[[order]]\nid = \"\(id)\"\nlabel = \"\(i == 0 ? "Seattle rack 2" : "Dublin servers")\"\n\n"
+                // The first order in the account `default` ([aws]), the others in `lab`.
+                toml += "[[order]]\nid = \"\(id)\"\nlabel = \"\(i == 0 ? "Seattle rack 2" : "Dublin servers")\"\n"
+                    + "account = \"\(i == 0 ? "default" : "lab")\"\n\n"
             }
             toml += """
                 [[webhook]]
