@@ -22,21 +22,14 @@ extension Poller {
         let tracking = settings.tracking
         let account = self.account
         do {
-            // Detached from the caller's cancellation: once a fetch has produced an answer, its
-            // commit always completes, so a SIGTERM mid-commit neither loses nor repeats it.
-            let stored = try await Task<([Event], PollCommit)?, any Error> {
+            // No cancellation point between the answer and its commit (the store's calls check
+            // none), so a SIGTERM mid-commit neither loses nor repeats it.
+            let stored = try await store.commitEvaluated(orderId, route: route) { watched in
                 // An order a reload moved to another account is that account's poller's now.
-                guard let watched = try await store.watchedOrder(orderId), watched.active,
-                      watched.account == account else {
-                    return nil
-                }
-                guard let commit = PollEvaluation.evaluate(watched: watched, outcome: result,
-                                                           failingAfter: failingAfter, tracking: tracking,
-                                                           at: Date()) else {
-                    return nil
-                }
-                return (try await store.commit(commit, route: route), commit)
-            }.value
+                guard watched.active, watched.account == account else { return nil }
+                return PollEvaluation.evaluate(watched: watched, outcome: result, failingAfter: failingAfter,
+                                               tracking: tracking, at: Date())
+            }
             guard let (events, commit) = stored else { return .unwatched }
             if let fingerprint, commit.succeeded, !commit.failing, !commit.notFound, commit.consecutiveFailures == 0 {
                 settledAnswers[orderId] = fingerprint

@@ -4,6 +4,16 @@ import WatchModel
 // Poll results, committed with their events and deliveries in one transaction.
 
 extension StateStore {
+    /// Reads the order's stored state, lets `evaluate` decide what to commit, and commits it:
+    /// one call on the store's actor, so a poll result costs the poller one hop, not two.
+    /// `nil` when the order is unknown or `evaluate` returns `nil` (nothing to record).
+    public func commitEvaluated(_ orderId: String, route: @Sendable (Event) -> [String],
+                                evaluate: @Sendable (WatchedOrder) -> PollCommit?) throws
+        -> (events: [Event], commit: PollCommit)? {
+        guard let watched = try watchedOrder(orderId), let commit = evaluate(watched) else { return nil }
+        return (try self.commit(commit, route: route), commit)
+    }
+
     /// Commits a poll result in one transaction: the order's new state, its events (sequences
     /// assigned here) and one pending delivery per (event, sink) that `route` returns.
     /// Returns the events as stored, with their sequences.
