@@ -9,6 +9,10 @@ import Support
 public protocol HTTPTransport: Sendable {
     func execute(_ request: HTTPClientRequest, deadline: NIODeadline, logger: Logger?) async throws
         -> HTTPClientResponse
+    /// Sends a bodiless request and reads its whole answer (at most `maxBodyBytes` of body),
+    /// everything bounded by `deadline` (see ``HTTPClient/exchange(_:deadline:maxBodyBytes:)``).
+    func exchange(_ request: HTTPClient.Request, deadline: NIODeadline, maxBodyBytes: Int) async throws
+        -> HTTPExchangeResponse
     /// The client that never goes through a proxy: EC2 instance metadata and ECS container
     /// credentials are link-local and must not leave the host.
     var directClient: HTTPClient { get }
@@ -32,8 +36,19 @@ public struct HTTPRoutes: HTTPTransport {
     public private(set) var tlsConfiguration: TLSConfiguration?
     private let owned: Bool
 
+    /// Connections per host each client may keep open when the caller does not say
+    /// (AsyncHTTPClient's own default is 8, which made `[poll] concurrency = 16` behave as 8).
+    public static let defaultConnectionsPerHost = 16
+
     /// Clients for `proxies`, all with `configuration` (redirects, timeouts, pool).
-    public init(proxies: ProxyEnvironment, configuration: HTTPClient.Configuration) {
+    /// - Parameter connectionsPerHost: the least number of connections per host each client
+    ///   keeps (the pool's soft limit; a larger one in `configuration` stays): at least the most
+    ///   requests the process sends to one host at once, e.g. `[poll] concurrency`.
+    public init(proxies: ProxyEnvironment, configuration: HTTPClient.Configuration,
+                connectionsPerHost: Int = HTTPRoutes.defaultConnectionsPerHost) {
+        var configuration = configuration
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit =
+            max(configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit, connectionsPerHost)
         func client(_ proxy: ProxyEnvironment.Proxy?) -> HTTPClient? {
             guard let proxy else { return nil }
             var proxied = configuration
@@ -70,8 +85,13 @@ public struct HTTPRoutes: HTTPTransport {
         return viaHTTP ?? direct
     }
 
+    /// Whether every request goes through `direct` as it is: no proxy, no extra trust roots
+    /// (then a request's URL need not be parsed to route it).
+    private var directOnly: Bool { viaHTTPS == nil && viaHTTP == nil && tlsConfiguration == nil }
+
     public func execute(_ request: HTTPClientRequest, deadline: NIODeadline, logger: Logger?) async throws
         -> HTTPClientResponse {
+        if directOnly { return try await direct.execute(request, deadline: deadline, logger: logger) }
         guard let url = URL(string: request.url) else {
             return try await direct.execute(request, deadline: deadline, logger: logger)
         }
@@ -80,6 +100,16 @@ public struct HTTPRoutes: HTTPTransport {
             request.tlsConfiguration = tlsConfiguration
         }
         return try await client(for: url).execute(request, deadline: deadline, logger: logger)
+    }
+
+    public func exchange(_ request: HTTPClient.Request, deadline: NIODeadline, maxBodyBytes: Int) async throws
+        -> HTTPExchangeResponse {
+        if directOnly { return try await direct.exchange(request, deadline: deadline, maxBodyBytes: maxBodyBytes) }
+        var request = request
+        if let tlsConfiguration, request.tlsConfiguration == nil, request.url.scheme?.lowercased() == "https" {
+            request.tlsConfiguration = tlsConfiguration
+        }
+        return try await client(for: request.url).exchange(request, deadline: deadline, maxBodyBytes: maxBodyBytes)
     }
 
     /// The same routes, trusting the certificates of a PEM bundle besides the system's roots;

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOFoundationCompat
+import NIOHTTP1
 
 /// A client for the two Outposts calls outpostwatch needs, GetOrder and ListOrders.
 ///
@@ -31,6 +32,12 @@ public final class OutpostsClient: Sendable {
     private let signer: SigV4Signer
     private let backoff: RetryBackoff
     private let retryQuota = RetryQuota()
+    /// The endpoint's URL without trailing slashes, the path of the request is appended to it.
+    private let baseURL: String
+    /// What SigV4 signs of the endpoint (host header, path prefix), worked out once.
+    private let signingHost: String
+    private let basePath: String
+    private let invocationIds = InvocationIds()
 
     /// - Parameters:
     ///   - httpClient: shared; the caller owns its lifecycle.
@@ -51,6 +58,14 @@ public final class OutpostsClient: Sendable {
         self.signer = SigV4Signer(service: "outposts", region: endpoint.region)
         self.backoff = backoff
         self.userAgent = "outpostwatch/\(applicationVersion) md/OutpostsAPI lang/swift os/linux"
+        var base = endpoint.url.absoluteString
+        while base.hasSuffix("/") { base.removeLast() }
+        self.baseURL = base
+        let target = SigV4Signer.Target(url: endpoint.url)
+        self.signingHost = target.host
+        var basePath = target.path
+        while basePath.hasSuffix("/") { basePath.removeLast() }
+        self.basePath = basePath
     }
 
     /// `GET /orders/{OrderId}`. Throws ``OutpostsError`` (kind `.notFound` for a missing order,
@@ -137,17 +152,16 @@ public final class OutpostsClient: Sendable {
 
     /// Sends one operation with retries and returns the body of its 2xx answer.
     private func send(operation: String, path: String, query: [(String, String)]) async throws -> Data {
-        var base = endpoint.url.absoluteString
-        while base.hasSuffix("/") { base.removeLast() }
-        var urlString = base + path
-        if !query.isEmpty {
-            urlString += "?" + query.map { SigV4Signer.percentEncode($0.0) + "=" + SigV4Signer.percentEncode($0.1) }
-                .joined(separator: "&")
-        }
+        let queryString = query.map { SigV4Signer.percentEncode($0.0) + "=" + SigV4Signer.percentEncode($0.1) }
+            .joined(separator: "&")
+        let urlString = baseURL + path + (queryString.isEmpty ? "" : "?" + queryString)
         guard let url = URL(string: urlString) else {
             throw OutpostsError(kind: .validation, message: "cannot form a request URL for \(operation)")
         }
-        let invocationId = UUID().uuidString.lowercased()
+        // Signed as it goes on the wire, without parsing the URL again on every attempt.
+        let target = SigV4Signer.Target(host: signingHost, path: basePath + path, query: queryString)
+        // Uniqueness, not secrecy: no /dev/urandom read per call (see InvocationIds).
+        let invocationId = invocationIds.next()
         var attempt = 1
         var refreshedCredentials = false
         var capacityHeld: Int?
@@ -155,13 +169,17 @@ public final class OutpostsClient: Sendable {
         while true {
             let error: OutpostsError
             do {
-                let response = try await attemptOnce(url: url, operation: operation, attempt: attempt, invocationId: invocationId)
-                if (200..<300).contains(response.status) {
+                let response = try await attemptOnce(url: url, target: target, operation: operation, attempt: attempt,
+                                                     invocationId: invocationId)
+                let status = Int(response.status.code)
+                if (200..<300).contains(status) {
                     // botocore gives back the last retry's cost, or one token for a first-try success.
                     await retryQuota.release(capacityHeld ?? 1)
                     return Data(buffer: response.body)
                 }
-                error = Self.serviceError(response)
+                error = Self.serviceError(RawResponse(status: status, reason: response.status.reasonPhrase,
+                                                      headers: response.headers.map { ($0.name, $0.value) },
+                                                      body: response.body))
             } catch let failure as OutpostsError {
                 error = failure
             }
@@ -192,66 +210,35 @@ public final class OutpostsClient: Sendable {
         }
     }
 
-    /// One signed HTTP exchange, bounded by the request timeout, the body capped at 1 MiB.
-    private func attemptOnce(url: URL, operation: String, attempt: Int, invocationId: String) async throws -> RawResponse {
+    /// One signed HTTP exchange, all of it (connect, head, body) bounded by the request timeout
+    /// through AsyncHTTPClient's own deadline, the body capped at 1 MiB.
+    private func attemptOnce(url: URL, target: SigV4Signer.Target, operation: String, attempt: Int,
+                             invocationId: String) async throws -> HTTPExchangeResponse {
         let currentCredentials = try await AWSServiceCall.credentials(from: credentials)
-        let signed = signer.sign(method: "GET", url: url, headers: [
+        let signed = signer.sign(method: "GET", target: target, headers: [
             ("User-Agent", userAgent),
             ("amz-sdk-invocation-id", invocationId),
             ("amz-sdk-request", "attempt=\(attempt); max=\(maxAttempts)"),
         ], body: [], credentials: currentCredentials, date: Date())
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = .GET
-        for (name, value) in signed { request.headers.add(name: name, value: value) }
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(signed.count)
+        for (name, value) in signed { headers.add(name: name, value: value) }
 
         logger.debug("Outposts \(operation) request", metadata: ["url": "\(url.absoluteString)", "attempt": "\(attempt)"])
-        let httpClient = self.httpClient
-        let timeout = requestTimeout
-        let prepared = request
         let started = ContinuousClock.now
         do {
-            return try await Self.withTimeout(timeout) {
-                let response = try await httpClient.execute(prepared, deadline: .now() + TimeAmount(timeout), logger: nil)
-                let status = Int(response.status.code)
-                let body: ByteBuffer
-                do {
-                    body = try await response.body.collect(upTo: Self.maxResponseBytes)
-                } catch is NIOTooManyBytesError where !(200..<300).contains(status) {
-                    // An oversized error page still says what went wrong through its status.
-                    body = ByteBuffer()
-                } catch is NIOTooManyBytesError {
-                    throw OutpostsError(kind: .invalidResponse,
-                                        message: "\(operation) answer is larger than \(Self.maxResponseBytes) bytes",
-                                        statusCode: status, requestId: response.headers.first(name: "x-amzn-RequestId"))
-                }
-                return RawResponse(status: status, reason: response.status.reasonPhrase,
-                                   headers: response.headers.map { ($0.name, $0.value) }, body: body)
-            }
-        } catch let error as OutpostsError {
-            throw error
+            let request = try HTTPClient.Request(url: url, method: .GET, headers: headers)
+            return try await httpClient.exchange(request, deadline: .now() + TimeAmount(requestTimeout),
+                                                 maxBodyBytes: Self.maxResponseBytes)
+        } catch let tooLarge as HTTPBodyTooLarge {
+            throw OutpostsError(kind: .invalidResponse,
+                                message: "\(operation) answer is larger than \(Self.maxResponseBytes) bytes",
+                                statusCode: Int(tooLarge.status.code), requestId: tooLarge.headers.first(name: "x-amzn-RequestId"))
         } catch is CancellationError where Task.isCancelled {
             throw CancellationError()
         } catch {
             if Task.isCancelled { throw CancellationError() }
             throw Self.transportError(error, operation: operation, elapsed: ContinuousClock.now - started)
-        }
-    }
-
-    /// Runs `operation`, giving up with `.timeout` after `timeout`: AsyncHTTPClient's own
-    /// deadline stops at the response head, this covers reading the body too.
-    private static func withTimeout<T: Sendable>(_ timeout: Duration,
-                                                 _ operation: @escaping @Sendable () async throws -> T) async throws -> T {
-        try await withThrowingTaskGroup(of: T?.self) { group in
-            group.addTask { try await operation() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                return nil
-            }
-            defer { group.cancelAll() }
-            if let result = try await group.next(), let value = result {
-                return value
-            }
-            throw OutpostsError(kind: .timeout, message: "no complete answer within \(timeout)")
         }
     }
 }

@@ -40,14 +40,52 @@ public struct SigV4Signer: Sendable {
         }
     }
 
+    /// What a signature covers of a request's URL, as it goes on the wire (already
+    /// percent-encoded): the `host` header's value, the path and the query. A caller that sends
+    /// many requests to one endpoint builds it from parts it already has, so no URL is parsed
+    /// per request.
+    public struct Target: Sendable, Equatable {
+        /// botocore's `_host_from_url`: lower-cased host, IPv6 in brackets, port unless default.
+        public var host: String
+        /// The percent-encoded path (`""` is `/`).
+        public var path: String
+        /// The percent-encoded query, without `?` (`""`: none).
+        public var query: String
+
+        public init(host: String, path: String, query: String) {
+            self.host = host
+            self.path = path
+            self.query = query
+        }
+
+        /// The parts of `url` (one URL parse).
+        public init(url: URL) {
+            let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+            self.init(host: SigV4Signer.hostHeader(components), path: components?.percentEncodedPath ?? "",
+                      query: components?.percentEncodedQuery ?? "")
+        }
+    }
+
     /// Signs and returns the full header list to send.
     public func sign(method: String, url: URL, headers: [(String, String)], body: [UInt8],
                      credentials: AWSCredentials, date: Date) -> [(String, String)] {
-        signing(method: method, url: url, headers: headers, body: body, credentials: credentials, date: date).headers
+        sign(method: method, target: Target(url: url), headers: headers, body: body, credentials: credentials, date: date)
+    }
+
+    /// Signs a request to `target` and returns the full header list to send.
+    public func sign(method: String, target: Target, headers: [(String, String)], body: [UInt8],
+                     credentials: AWSCredentials, date: Date) -> [(String, String)] {
+        signing(method: method, target: target, headers: headers, body: body, credentials: credentials, date: date).headers
     }
 
     /// Signs and returns every intermediate step as well as the headers to send.
     public func signing(method: String, url: URL, headers: [(String, String)], body: [UInt8],
+                        credentials: AWSCredentials, date: Date) -> Signing {
+        signing(method: method, target: Target(url: url), headers: headers, body: body, credentials: credentials, date: date)
+    }
+
+    /// Signs a request to `target` and returns every intermediate step as well.
+    public func signing(method: String, target: Target, headers: [(String, String)], body: [UInt8],
                         credentials: AWSCredentials, date: Date) -> Signing {
         let timestamp = Self.timestamp(date)
         // botocore drops a previous signature and date and re-adds them, so retries re-sign cleanly.
@@ -66,17 +104,17 @@ public struct SigV4Signer: Sendable {
             prepared.removeAll { $0.0.lowercased() == "x-amz-security-token" }
             prepared.append(("X-Amz-Security-Token", token))
         }
-        let hostValue = Self.hostHeader(for: url)
         var toSend = prepared
         if !prepared.contains(where: { $0.0.lowercased() == "host" }) {
-            toSend.insert(("host", hostValue), at: 0)
+            toSend.insert(("host", target.host), at: 0)
         }
 
-        let canonical = canonicalRequest(method: method, url: url, headers: toSend, body: body)
-        let stringToSign = stringToSign(canonicalRequest: canonical.request, timestamp: timestamp)
+        let canonical = canonicalRequest(method: method, target: target, headers: toSend, body: body)
+        let scope = credentialScope(timestamp: timestamp)
+        let stringToSign = Self.stringToSign(canonicalRequest: canonical.request, timestamp: timestamp, scope: scope)
         let signature = signature(stringToSign: stringToSign, secretAccessKey: credentials.secretAccessKey,
                                   timestamp: timestamp)
-        let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(credentialScope(timestamp: timestamp)), "
+        let authorization = "AWS4-HMAC-SHA256 Credential=\(credentials.accessKeyId)/\(scope), "
             + "SignedHeaders=\(canonical.signedHeaders), Signature=\(signature)"
         toSend.append(("Authorization", authorization))
         return Signing(headers: toSend, canonicalRequest: canonical.request, stringToSign: stringToSign,
@@ -89,10 +127,15 @@ public struct SigV4Signer: Sendable {
     /// sent (x-amz-date and token included; `host` derived from `url` when absent).
     public func canonicalRequest(method: String, url: URL, headers: [(String, String)],
                                  body: [UInt8]) -> (request: String, signedHeaders: String) {
-        let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
-        let rawPath = components?.percentEncodedPath ?? ""
+        canonicalRequest(method: method, target: Target(url: url), headers: headers, body: body)
+    }
+
+    /// ``canonicalRequest(method:url:headers:body:)`` of a request to `target`.
+    public func canonicalRequest(method: String, target: Target, headers: [(String, String)],
+                                 body: [UInt8]) -> (request: String, signedHeaders: String) {
+        let rawPath = target.path
         let path = Self.percentEncode(Self.removeDotSegments(rawPath.isEmpty ? "/" : rawPath), safe: Self.pathSafe)
-        let query = Self.canonicalQuery(components?.percentEncodedQuery ?? "")
+        let query = Self.canonicalQuery(target.query)
 
         // Header names in first-seen order of their lower-cased form, values kept in order so
         // duplicates join the way botocore's HTTPHeaders.get_all does.
@@ -106,7 +149,7 @@ public struct SigV4Signer: Sendable {
             if lower == "host" { hasHost = true }
             valuesByName[lower, default: []].append(value)
         }
-        if !hasHost { valuesByName["host"] = [Self.hostHeader(for: url)] }
+        if !hasHost { valuesByName["host"] = [target.host] }
         let names = valuesByName.keys.sorted(by: Self.codePointLess)
         let canonicalHeaders = names.map { name in
             name + ":" + valuesByName[name]!.map(Self.trimAll).joined(separator: ",")
@@ -121,12 +164,13 @@ public struct SigV4Signer: Sendable {
 
     /// `AWS4-HMAC-SHA256\n{timestamp}\n{scope}\n{hex sha256 of canonical request}`.
     public func stringToSign(canonicalRequest: String, timestamp: String) -> String {
-        [
-            "AWS4-HMAC-SHA256",
-            timestamp,
-            credentialScope(timestamp: timestamp),
-            Self.hex(SHA256.hash(data: Array(canonicalRequest.utf8))),
-        ].joined(separator: "\n")
+        Self.stringToSign(canonicalRequest: canonicalRequest, timestamp: timestamp, scope: credentialScope(timestamp: timestamp))
+    }
+
+    private static func stringToSign(canonicalRequest: String, timestamp: String, scope: String) -> String {
+        var canonicalRequest = canonicalRequest
+        let digest = canonicalRequest.withUTF8 { SHA256.hash(data: UnsafeRawBufferPointer($0)) }
+        return "AWS4-HMAC-SHA256\n" + timestamp + "\n" + scope + "\n" + hex(digest)
     }
 
     /// `{yyyyMMdd}/{region}/{service}/aws4_request`.
@@ -137,7 +181,8 @@ public struct SigV4Signer: Sendable {
     /// Hex HMAC of the string to sign with the key derived from secret, date, region, service.
     public func signature(stringToSign: String, secretAccessKey: String, timestamp: String) -> String {
         let key = signingKey(secretAccessKey: secretAccessKey, day: String(timestamp.prefix(8)))
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Array(stringToSign.utf8), using: key))
+        var stringToSign = stringToSign
+        return Self.hex(stringToSign.withUTF8 { HMAC<SHA256>.authenticationCode(for: UnsafeRawBufferPointer($0), using: key) })
     }
 
     private func signingKey(secretAccessKey: String, day: String) -> SymmetricKey {
@@ -287,7 +332,10 @@ public struct SigV4Signer: Sendable {
 
     /// botocore's `_host_from_url`: lower-cased host, IPv6 in brackets, port unless default.
     static func hostHeader(for url: URL) -> String {
-        let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
+        hostHeader(URLComponents(url: url, resolvingAgainstBaseURL: false))
+    }
+
+    fileprivate static func hostHeader(_ components: URLComponents?) -> String {
         var host = (components?.host ?? "").lowercased()
         if host.contains(":"), !host.hasPrefix("[") { host = "[\(host)]" }
         if let port = components?.port {
@@ -298,18 +346,21 @@ public struct SigV4Signer: Sendable {
         return host
     }
 
-    private static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        let hexDigits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in digest {
-            out.append(hexDigits[Int(byte >> 4)])
-            out.append(hexDigits[Int(byte & 0x0F)])
+    /// Lower-case hex of a digest: one allocation, for the string.
+    private static func hex(_ digest: some ContiguousBytes) -> String {
+        let digits: StaticString = "0123456789abcdef"
+        return digest.withUnsafeBytes { bytes in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { buffer in
+                var i = 0
+                for byte in bytes {
+                    buffer[i] = digits.utf8Start[Int(byte >> 4)]
+                    buffer[i + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                    i += 2
+                }
+                return i
+            }
         }
-        return String(decoding: out, as: UTF8.self)
     }
-
-    private static func hex(_ digest: SHA256.Digest) -> String { hex(Array(digest)) }
-    private static func hex(_ code: HashedAuthenticationCode<SHA256>) -> String { hex(Array(code)) }
 
     /// `email.utils.formatdate(t)`: `Mon, 02 Jan 2006 15:04:05 -0000`.
     private static func rfc2822Date(_ date: Date) -> String {

@@ -115,9 +115,12 @@ public struct WebhookSink: EventSink, CustomStringConvertible, CustomDebugString
     /// The HTTP clients of the process (AWS calls and sinks share their connection pools): one
     /// per route, direct or through the proxy of `HTTPS_PROXY`/`HTTP_PROXY` unless `NO_PROXY`
     /// says otherwise (``HTTPRoutes``). Throws ``ProxyEnvironment/ParseError`` for an unusable
-    /// proxy variable.
-    public static func makeHTTPRoutes(environment: [String: String]) throws -> HTTPRoutes {
-        HTTPRoutes(proxies: try ProxyEnvironment(environment: environment), configuration: clientConfiguration)
+    /// proxy variable. `connectionsPerHost`: at least the most requests sent to one host at once
+    /// (`[poll] concurrency`, a sink's `concurrency`), see ``HTTPRoutes``.
+    public static func makeHTTPRoutes(environment: [String: String],
+                                      connectionsPerHost: Int = HTTPRoutes.defaultConnectionsPerHost) throws -> HTTPRoutes {
+        HTTPRoutes(proxies: try ProxyEnvironment(environment: environment), configuration: clientConfiguration,
+                   connectionsPerHost: connectionsPerHost)
     }
 
     /// One direct client with the same configuration (tests, benchmarks).

@@ -6,6 +6,13 @@ import Support
 /// window ever sees more than `max_rps` calls (a larger bucket would allow bursts of twice that).
 /// Every call takes a token, retries included (docs/service.md, throttling).
 ///
+/// Above 500 calls per second (a spacing under ``catchUp``, shorter than a sleeping loop can
+/// keep to: such a ceiling means "no pacing" in practice, AWS's own limits are a few calls per
+/// second), the spacing is kept on the limiter's own timeline instead of from each grant: a
+/// loop that wakes late takes every token that came due meanwhile in one go (at most
+/// ``catchUp``'s worth, so a second holds at most that many calls over `max_rps`), and sleeps
+/// until the next one it needs rather than once per token.
+///
 /// The rate follows AIMD, as TCP does, but from the rate actually observed: on throttling it is
 /// halved from what the poller was really sending (the calls granted over the last
 /// ``observationWindow``), not from `max_rps`, so a poller whose demand is far below its ceiling
@@ -24,6 +31,9 @@ package struct AdaptiveRateLimiter: Sendable {
     package static let observationWindow: Duration = .seconds(10)
     /// Fewer calls than this in the window say nothing about a rate.
     package static let minimumEvidence = 4
+    /// At spacings shorter than this, tokens that came due while the caller slept are granted
+    /// together, up to this long's worth.
+    package static let catchUp: Duration = .milliseconds(2)
 
     /// `max_rps`.
     package private(set) var maxRate: Double
@@ -50,7 +60,12 @@ package struct AdaptiveRateLimiter: Sendable {
     /// Takes the token if a call may start now.
     package mutating func tryAcquire(now: ContinuousClock.Instant) -> Bool {
         guard nextAvailable(now: now) <= now else { return false }
-        nextAllowed = now + spacing
+        let spacing = self.spacing
+        if let nextAllowed, spacing < Self.catchUp {
+            self.nextAllowed = max(nextAllowed, now - Self.catchUp) + spacing
+        } else {
+            nextAllowed = now + spacing
+        }
         if granted.count == Self.maxObserved { granted.removeFirst(Self.maxObserved / 2) }
         granted.append(now)
         return true

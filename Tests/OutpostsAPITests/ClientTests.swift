@@ -221,6 +221,11 @@ private func expectOutpostsError(_ kind: OutpostsErrorKind, _ body: () async thr
         // A first-try success gives one token back.
         #expect(try await client.getOrder(orderId).orderId == orderId)
         #expect(await client.retryQuotaAvailable() == 496)
+        // A new id per call, shaped as UUID().uuidString.lowercased() (version 4, RFC 4122 variant).
+        let ids = await server.requests.compactMap { $0.header("amz-sdk-invocation-id") }
+        #expect(Set(ids).count == 2)
+        let shape = try Regex("[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+        #expect(ids.allSatisfy { (try? shape.wholeMatch(in: $0)) != nil }, "\(ids)")
     }
 
     @Test func givesUpAfterMaxAttempts() async throws {

@@ -89,6 +89,23 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(granted.count >= 45)
     }
 
+    @Test func aboveFiveHundredPerSecondALateCallerTakesTheTokensThatCameDue() {
+        var limiter = AdaptiveRateLimiter(maxRate: 100_000)  // 10 µs apart
+        let first = limiter.tryAcquire(now: start)
+        #expect(first)
+        // Woken 100 µs late: the tokens of the 100 µs at once, then the next one is in the future.
+        let late = start + .microseconds(100)
+        var granted = 0
+        while limiter.tryAcquire(now: late) { granted += 1 }
+        #expect((9...10).contains(granted), "\(granted)")
+        #expect(limiter.nextAvailable(now: late) > late)
+        // After an idle spell, no more than `catchUp`'s worth (2 ms of tokens) at once.
+        let idle = start + .seconds(10)
+        var burst = 0
+        while limiter.tryAcquire(now: idle) { burst += 1 }
+        #expect((200...201).contains(burst), "\(burst)")
+    }
+
     @Test func throttlingHalvesOncePerEventDownToTheFloorAndRecoversSlowly() {
         var limiter = AdaptiveRateLimiter(maxRate: 4)
         limiter.recordThrottle(now: start)
