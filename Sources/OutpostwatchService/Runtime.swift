@@ -85,7 +85,8 @@ public final class Runtime: Sendable {
         let primary = settings.accounts.first ?? AccountSettings(name: AccountSettings.defaultName)
         // Every account's region and endpoint are checked now: a config error is exit 78 at start.
         let endpoints = try settings.accounts.map { try resolveEndpoint($0, configPath: configPath, environment: environment) }
-        let httpClient = try Self.makeHTTPRoutes(environment: environment)
+        let httpClient = try Self.makeHTTPRoutes(environment: environment,
+                                                 connectionsPerHost: Self.connectionsPerHost(settings))
         // AWS requests (Outposts, STS) trust [aws] ca_bundle / AWS_CA_BUNDLE besides the system roots.
         let awsHTTP: any HTTPTransport
         do {
@@ -115,6 +116,16 @@ public final class Runtime: Sendable {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): \(error)")
         }
+    }
+
+    /// Connections the HTTP pool keeps per host, so `concurrency` is what it says: every
+    /// account's calls in flight together (accounts of one region share its endpoint), or a
+    /// sink's, whichever is more; never fewer than the pool's default.
+    static func connectionsPerHost(_ settings: Settings) -> Int {
+        let polling = settings.accounts.reduce(0) { $0 + ($1.concurrency ?? settings.poll.concurrency) }
+        let sinks = (settings.webhooks.map(\.concurrency) + settings.pagerDuty.map(\.common.concurrency)
+            + settings.eventBridge.map(\.common.concurrency) + settings.sns.map(\.common.concurrency)).max() ?? 0
+        return max(HTTPRoutes.defaultConnectionsPerHost, polling, sinks)
     }
 
     /// The client of one account: its endpoint, its own credential chain (its profile; its role
@@ -154,9 +165,10 @@ public final class Runtime: Sendable {
     }
 
     /// The process's HTTP routes; an unusable proxy variable is a configuration error (exit 78).
-    static func makeHTTPRoutes(environment: [String: String]) throws -> HTTPRoutes {
+    static func makeHTTPRoutes(environment: [String: String],
+                               connectionsPerHost: Int = HTTPRoutes.defaultConnectionsPerHost) throws -> HTTPRoutes {
         do {
-            return try WebhookSink.makeHTTPRoutes(environment: environment)
+            return try WebhookSink.makeHTTPRoutes(environment: environment, connectionsPerHost: connectionsPerHost)
         } catch {
             throw CommandFailure(.config, "\(error)")
         }
