@@ -93,6 +93,8 @@ let package = Package(
             "OutpostwatchService", "Sinks", "WatchModel",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
 
         .testTarget(name: "OutpostsAPITests", dependencies: ["OutpostsAPI",

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import NIOCore
+import NIOPosix
 import OutpostwatchService
 import Sinks
 import WatchModel
@@ -19,6 +21,15 @@ struct Outpostwatch: AsyncParsableCommand {
         version: OutpostwatchVersion.string,
         subcommands: [Run.self, Once.self, CheckConfig.self, Status.self, History.self, Deliveries.self,
                       Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self, Timeline.self])
+
+    /// The entry point: NIO's event loops run Swift concurrency's jobs too when
+    /// `OUTPOSTWATCH_NIO_EXECUTOR=1` (an experiment measured by `make bench`), then the command.
+    static func main() async {
+        if ProcessInfo.processInfo.environment["OUTPOSTWATCH_NIO_EXECUTOR"] == "1" {
+            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        }
+        await main(nil)
+    }
 
     /// Runs a command body, turning ``CommandFailure`` into its message and exit status.
     static func perform(_ body: () async throws -> Void) async throws {
