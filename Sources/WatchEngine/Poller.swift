@@ -37,7 +37,8 @@ public actor Poller {
     var schedule: PollSchedule
     private var lastLoopAt = Date()
     private var reportedCounts: (watching: Int, failing: Int)?
-    private var sleeper: Task<Void, Never>?
+    /// The loop's sleep, ended early by ``wake()``.
+    private let alarm = LoopAlarm()
     /// A fingerprint (``Hasher``) of the last answer committed for each order whose stored state
     /// it settled (found, no failure): the same answer again can change nothing but the poll
     /// time, so it is recorded without reading and decoding the stored state or diffing. The
@@ -234,19 +235,12 @@ public actor Poller {
     }
 
     private func sleep(until deadline: ContinuousClock.Instant) async {
-        let timer = Task<Void, Never> { try? await Task.sleep(until: deadline, clock: .continuous) }
-        sleeper = timer
-        await withTaskCancellationHandler {
-            await timer.value
-        } onCancel: {
-            timer.cancel()
-        }
-        sleeper = nil
+        await alarm.sleep(until: deadline)
     }
 
     /// Ends the loop's current sleep so it re-evaluates the schedule now.
     func wake() {
-        sleeper?.cancel()
+        alarm.ring()
     }
 
     /// Carries out a completion action of the schedule.
