@@ -94,13 +94,7 @@ public struct Scenario: Codable, Sendable, Equatable {
 
         public init(from decoder: any Decoder) throws {
             // A misspelt key would otherwise be dropped silently and the step would do nothing.
-            let raw = try decoder.container(keyedBy: AnyCodingKey.self)
-            let known = Set(CodingKeys.allCases.map(\.rawValue))
-            if let unknown = raw.allKeys.first(where: { !known.contains($0.stringValue) }) {
-                throw DecodingError.dataCorruptedError(
-                    forKey: unknown, in: raw,
-                    debugDescription: "unknown step key '\(unknown.stringValue)'; known keys: \(known.sorted().joined(separator: ", "))")
-            }
+            try AnyCodingKey.rejectUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue), kind: "step")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             at = try c.decode(Double.self, forKey: .at)
             order = try c.decodeIfPresent(String.self, forKey: .order)
@@ -225,5 +219,17 @@ struct AnyCodingKey: CodingKey {
     init?(intValue: Int) {
         self.stringValue = String(intValue)
         self.intValue = intValue
+    }
+
+    /// Refuses an object with a key outside `known`: a misspelt key would otherwise be dropped
+    /// silently. `kind` names the object in the message ("unknown step key 'x'; known keys: …").
+    static func rejectUnknownKeys(in decoder: any Decoder, known: [String], kind: String) throws {
+        let raw = try decoder.container(keyedBy: AnyCodingKey.self)
+        let known = Set(known)
+        if let unknown = raw.allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorruptedError(
+                forKey: unknown, in: raw,
+                debugDescription: "unknown \(kind) key '\(unknown.stringValue)'; known keys: \(known.sorted().joined(separator: ", "))")
+        }
     }
 }

@@ -35,13 +35,7 @@ extension Scenario {
 
         public init(from decoder: any Decoder) throws {
             // A misspelt key (e.g. "accessKey") would otherwise be dropped silently.
-            let raw = try decoder.container(keyedBy: AnyCodingKey.self)
-            let known = Set(CodingKeys.allCases.map(\.rawValue))
-            if let unknown = raw.allKeys.first(where: { !known.contains($0.stringValue) }) {
-                throw DecodingError.dataCorruptedError(
-                    forKey: unknown, in: raw,
-                    debugDescription: "unknown account key '\(unknown.stringValue)'; known keys: \(known.sorted().joined(separator: ", "))")
-            }
+            try AnyCodingKey.rejectUnknownKeys(in: decoder, known: CodingKeys.allCases.map(\.rawValue), kind: "account")
             let c = try decoder.container(keyedBy: CodingKeys.self)
             name = try c.decodeIfPresent(String.self, forKey: .name)
             accessKeyId = try c.decode(String.self, forKey: .accessKeyId)

@@ -11,10 +11,11 @@ import os
 import secrets
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from aws_fakes import QuietHandler
 from sigv4_verifier import Verifier
 
 
@@ -41,21 +42,12 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
-class _Quiet(BaseHTTPRequestHandler):
+class _Quiet(QuietHandler):
     protocol_version = "HTTP/1.1"
 
     def answer(self, status, data, content_type, headers=()):
-        self.send_response(status)
-        self.send_header("content-type", content_type)
-        self.send_header("x-amzn-RequestId", secrets.token_hex(8))
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("content-length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args):
-        pass
+        """An answer with a fresh x-amzn-RequestId, as AWS sends."""
+        self.reply(status, data, content_type, [("x-amzn-RequestId", secrets.token_hex(8)), *headers])
 
 
 def _scope(headers):
