@@ -26,9 +26,10 @@ build-deps:
 	  $(SUDO) apt-get update -qq && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-## deps: system and Python packages the tests need besides the build's (installed only when missing)
+## deps: system and Python packages the tests need besides the build's (installed only when missing);
+## postgresql for the server scripts/pg-test-server.sh starts per test (Tests/python/pg_support.py)
 deps: build-deps
-	@missing=""; for p in lintian tinyproxy chromium dpkg-dev; do \
+	@missing=""; for p in lintian tinyproxy chromium dpkg-dev postgresql; do \
 	  dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing:$$missing"; \
@@ -37,6 +38,10 @@ deps: build-deps
 	case "$$missing" in *tinyproxy*) \
 	  echo "stopping and disabling the tinyproxy daemon the package started (tests start their own)"; \
 	  $(SUDO) sh -c 'service tinyproxy stop; systemctl disable tinyproxy; update-rc.d tinyproxy disable' \
+	    >/dev/null 2>&1 || true;; esac; \
+	case "$$missing" in *postgresql*) \
+	  echo "stopping and disabling the PostgreSQL cluster the package started (tests start their own: scripts/pg-test-server.sh)"; \
+	  $(SUDO) sh -c 'service postgresql stop; systemctl disable postgresql; update-rc.d postgresql disable' \
 	    >/dev/null 2>&1 || true;; esac
 	@$(PYTHON) -c 'import boto3, botocore, pytest, standardwebhooks' 2>/dev/null || \
 	  $(PYTHON) -m pip install -q boto3 botocore pytest standardwebhooks

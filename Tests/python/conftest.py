@@ -278,3 +278,6 @@ def pytest_terminal_summary(terminalreporter):
     path = os.environ.get("RELIABILITY_JSON")
     if path:
         Path(path).write_text(json.dumps(_FIGURES, indent=2) + "\n")
+
+
+from pg_support import postgres, postgres_template  # noqa: E402,F401  (fixtures: a real PostgreSQL server)
