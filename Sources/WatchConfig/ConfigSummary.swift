@@ -1,3 +1,4 @@
+import Foundation
 import WatchModel
 
 /// The human summary `check-config` prints: what is watched, how it is polled and where events go.
@@ -6,7 +7,10 @@ import WatchModel
 /// inline secrets are named but not printed, URL userinfo and query values are masked, header
 /// values are left out (they often hold tokens).
 public enum ConfigSummary {
-    public static func render(_ settings: Settings) -> String {
+    /// `environment` tells where a PostgreSQL password would come from (a systemd credential,
+    /// `PGPASSFILE`, `~/.pgpass`); no password is ever shown.
+    public static func render(_ settings: Settings,
+                              environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
         let durations = DurationParser()
         var lines: [String] = []
 
@@ -45,7 +49,15 @@ public enum ConfigSummary {
         lines.append("  completed/cancelled orders: " + (poll.terminalInterval.map { "every \(durations.format($0))" } ?? "no longer polled")
                      + "; watch.failing after \(poll.failingAfter) failed poll\(poll.failingAfter == 1 ? "" : "s") in a row")
 
-        lines.append("Storage: \(settings.storage.path)")
+        if let postgres = settings.storage.postgres {
+            let password = PostgresPassword.source(postgres, environment: environment).map { "password from \($0)" }
+                ?? "no password"
+            lines.append("Storage: \(postgres.address) (sslmode \(postgres.sslMode.rawValue)"
+                         + (postgres.sslRootCert.map { ", sslrootcert \($0)" } ?? "")
+                         + ", takeover \(durations.format(postgres.takeover)), \(password))")
+        } else {
+            lines.append("Storage: \(settings.storage.path)")
+        }
         lines.append("Retention: deliveries \(durations.format(settings.retention.deliveries)), events "
                      + (settings.retention.events.map { durations.format($0) } ?? "kept forever"))
         lines.append("HTTP endpoint: " + (settings.http.map { http in

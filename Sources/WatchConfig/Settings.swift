@@ -176,13 +176,18 @@ public struct PollSettings: Sendable, Equatable {
 /// `[storage]`
 public struct StorageSettings: Sendable, Equatable {
     /// Resolved path: the configured one, else ``defaultPath(environment:serviceDirectory:)``.
+    /// Unused when ``postgres`` is set.
     public var path: String
+    /// `url` (with `password_file` and `takeover`): the store is this PostgreSQL database.
+    /// `nil`: the SQLite database at ``path``.
+    public var postgres: PostgresSettings?
 
     /// The unit's `StateDirectory=` as every other process sees it.
     public static let serviceDirectory = "/var/lib/outpostwatch"
 
-    public init(path: String = StorageSettings.defaultPath()) {
+    public init(path: String = StorageSettings.defaultPath(), postgres: PostgresSettings? = nil) {
         self.path = path
+        self.postgres = postgres
     }
 
     /// `$STATE_DIRECTORY/state.db` (the first directory when systemd lists several); else

@@ -20,7 +20,7 @@ final class SettingsSchema {
     static let awsKeys = ["region", "profile", "endpoint", "role_arn", "external_id", "use_fips", "ca_bundle"]
     static let pollKeys = ["interval", "jitter", "concurrency", "max_rps", "terminal_interval", "failing_after",
                            "request_timeout"]
-    static let storageKeys = ["path"]
+    static let storageKeys = ["path", "url", "password_file", "takeover"]
     static let journaldKeys = ["enabled"]
     static let retentionKeys = ["deliveries", "events"]
     static let httpKeys = ["listen", "token_file"]
@@ -49,10 +49,7 @@ final class SettingsSchema {
         let accounts = readAccounts(reader.arrayOfTables(root, "account"), aws: awsTable.map { ($0, settings.aws) })
         settings.accounts = accounts.accounts
         if let poll = reader.table(root, "poll") { settings.poll = readPoll(poll) }
-        if let storage = reader.table(root, "storage") {
-            reader.rejectUnknownKeys(storage, allowed: Self.storageKeys)
-            if let path = reader.nonEmptyString(storage, "path") { settings.storage.path = path.value }
-        }
+        if let storage = reader.table(root, "storage") { readStorage(storage, into: &settings.storage) }
         if let journald = reader.table(root, "journald") {
             reader.rejectUnknownKeys(journald, allowed: Self.journaldKeys)
             settings.journald.enabled = reader.boolean(journald, "enabled")
@@ -92,6 +89,55 @@ final class SettingsSchema {
         if let failing = reader.integer(table, "failing_after", minimum: 1) { poll.failingAfter = failing }
         if let timeout = reader.requiredDuration(table, "request_timeout") { poll.requestTimeout = timeout }
         return poll
+    }
+
+    /// `[storage]`: `path` (SQLite), or `url` with `password_file` and `takeover` (PostgreSQL).
+    private func readStorage(_ table: SchemaTable, into storage: inout StorageSettings) {
+        reader.rejectUnknownKeys(table, allowed: Self.storageKeys)
+        let path = reader.nonEmptyString(table, "path")
+        if let path { storage.path = path.value }
+        let hasURL = table.table["url"] != nil
+        // Not echoed anywhere: the URL may hold the password it must not hold.
+        let url = reader.nonEmptyString(table, "url")
+        if let url, path != nil {
+            diagnostics.error("storage.url: [storage] takes either path (SQLite) or url (PostgreSQL), not both",
+                              at: url.keyPosition)
+        }
+        var postgres: PostgresSettings?
+        if let url {
+            do {
+                postgres = try PostgresSettings.parse(url: url.value)
+            } catch {
+                diagnostics.error("storage.url: \(error)", at: url.position)
+            }
+        }
+        if let entry = table.table["password_file"], !hasURL {
+            diagnostics.error("storage.password_file: only used with url (PostgreSQL); a SQLite store at path has no password",
+                              at: entry.keyPosition)
+        }
+        if let entry = table.table["takeover"], !hasURL {
+            diagnostics.error("storage.takeover: only used with url (PostgreSQL), whose daemons share one store",
+                              at: entry.keyPosition)
+        }
+        let passwordFile = reader.nonEmptyString(table, "password_file")
+        if let passwordFile, hasURL, !FileManager.default.fileExists(atPath: passwordFile.value) {
+            diagnostics.warning("storage.password_file: \(passwordFile.value) does not exist (yet)", at: passwordFile.position)
+        }
+        var takeover = PostgresSettings.defaultTakeover
+        if let value = reader.requiredDuration(table, "takeover") {
+            let range = PostgresSettings.takeoverRange
+            if range.contains(value) {
+                takeover = value
+            } else if let entry = table.table["takeover"] {
+                let durations = DurationParser()
+                diagnostics.error("storage.takeover: \(durations.format(value)) is out of range: must be from \(durations.format(range.lowerBound)) to \(durations.format(range.upperBound))",
+                                  at: entry.node.position)
+            }
+        }
+        guard var postgres, path == nil else { return }
+        postgres.passwordFile = passwordFile?.value
+        postgres.takeover = takeover
+        storage.postgres = postgres
     }
 
     private func readRetention(_ table: SchemaTable) -> RetentionSettings {
