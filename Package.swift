@@ -9,7 +9,7 @@
 //   OutpostsSimulator  a fake Outposts endpoint for demos and tests        -> OutpostsAPI
 //   WatchModel         domain types: order snapshots, events, their JSON   (Foundation only)
 //   WatchConfig        TOML subset parser with positions, typed settings   -> WatchModel, Support
-//   WatchStore         SQLite history and transactional outbox             -> WatchModel, Support, CSQLite
+//   WatchStore         history and transactional outbox on SQLite or PostgreSQL, leadership -> WatchModel, Support, CSQLite, PostgresNIO
 //   WatchEngine        pure diff, PollSchedule state machine, Poller      -> Support, OutpostsAPI, WatchModel, WatchConfig, WatchStore
 //   Sinks              notifiers, DeliveryStateMachine, dispatcher        -> Support, OutpostsAPI, WatchModel, WatchConfig, WatchStore, CSystemd
 //   WatchReport        read models: status rows, deliveries, phases       -> WatchModel, WatchStore
@@ -37,6 +37,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl.git", exact: "2.37.6"),
         .package(url: "https://github.com/x-sheep/swift-property-based.git", exact: "2.0.1"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache.git", exact: "2.1.1"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", exact: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -63,7 +64,14 @@ let package = Package(
         ]),
         .target(name: "WatchModel", dependencies: []),
         .target(name: "WatchConfig", dependencies: ["WatchModel", "Support"]),
-        .target(name: "WatchStore", dependencies: ["WatchModel", "Support", "CSQLite"]),
+        .target(name: "WatchStore", dependencies: [
+            "WatchModel", "Support", "CSQLite",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .target(name: "WatchEngine", dependencies: [
             "Support", "OutpostsAPI", "WatchModel", "WatchConfig", "WatchStore",
             .product(name: "Logging", package: "swift-log"),

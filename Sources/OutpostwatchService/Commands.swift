@@ -47,7 +47,22 @@ public enum Commands {
     public static func once(configPath: String, json: Bool, logger: Logger,
                             credentials: (any CredentialProvider)? = nil) async throws {
         let settings = try loadSettings(path: configPath)
-        let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger, credentials: credentials)
+        // On the shared store, `once` polls only as the leader would (docs/high-availability.md).
+        var leaderStore: StateStore?
+        if let postgres = settings.storage.postgres {
+            do {
+                guard let opened = try openLeaderStore(postgres, environment: ProcessInfo.processInfo.environment) else {
+                    throw CommandFailure(.failure, "another outpostwatch leads \(postgres.address); `once` polls only when none does (stop the daemons first)")
+                }
+                leaderStore = opened
+            } catch let failure as CommandFailure {
+                throw failure
+            } catch {
+                throw CommandFailure(.failure, "cannot open the state database: \(error)")
+            }
+        }
+        let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger, credentials: credentials,
+                                  store: leaderStore)
         // The poller syncs the watch set itself; a store error is one of the report's failures.
         let sinks = runtime.sinks
         let poller: AccountPollers
@@ -163,7 +178,7 @@ public enum Commands {
         do {
             pending = try await runtime.store.redeliver(eventId: eventId, sinks: sinks, now: Date())
         } catch let error as StoreError where error.kind == .notFound {
-            throw CommandFailure(.failure, "no event \(eventId) in \(settings.storage.path)")
+            throw CommandFailure(.failure, "no event \(eventId) in \(settings.storage.location)")
         }
         if pending.isEmpty { throw CommandFailure(.failure, "event \(eventId) has no delivery to send again") }
         // The daemon's outcome policy (docs/delivery.md): a retryable error leaves the row pending
@@ -228,9 +243,11 @@ public enum Commands {
 
     static func openReadOnly(_ settings: Settings) throws -> StateStore {
         do {
-            return try StateStore(path: settings.storage.path, readOnly: true)
+            return try openCommandStore(settings.storage, readOnly: true)
+        } catch let failure as CommandFailure {
+            throw failure
         } catch {
-            throw CommandFailure(.failure, "cannot open the state database \(settings.storage.path): \(error)")
+            throw CommandFailure(.failure, "cannot open the state database \(settings.storage.location): \(error)")
         }
     }
 }

@@ -75,7 +75,8 @@ public final class Runtime: Sendable {
     public init(settings: Settings, configPath: String, logger: Logger,
                 credentials: (any CredentialProvider)? = nil,
                 environment: [String: String] = ProcessInfo.processInfo.environment,
-                onThrottle: (@Sendable (_ account: String) -> Void)? = nil) throws {
+                onThrottle: (@Sendable (_ account: String) -> Void)? = nil,
+                store: StateStore? = nil) throws {
         self.settings = settings
         self.configPath = configPath
         self.logger = logger
@@ -92,10 +93,14 @@ public final class Runtime: Sendable {
         do {
             awsHTTP = try httpClient.trusting(caBundle: CABundle.awsPath(configured: settings.aws.caBundle,
                                                                          environment: environment))
-            self.store = try StateStore(path: settings.storage.path)
+            // The leader's store comes from the daemon (docs/high-availability.md); a command opens its own.
+            self.store = try store ?? openCommandStore(settings.storage, readOnly: false, environment: environment)
         } catch let error as CABundle.LoadError {
             try? httpClient.syncShutdown()
             throw CommandFailure(.config, "\(configPath): [aws] \(error)")
+        } catch let failure as CommandFailure {
+            try? httpClient.syncShutdown()
+            throw failure
         } catch {
             try? httpClient.syncShutdown()
             throw CommandFailure(.failure, "cannot open the state database: \(error)")

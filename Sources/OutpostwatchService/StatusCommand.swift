@@ -18,7 +18,7 @@ extension Commands {
             guard let watched = try await store.watchedOrder(orderId), filter.map({ $0.name == watched.account }) ?? true
             else {
                 let scope = filter.map { " of account \($0.name)" } ?? ""
-                throw CommandFailure(.failure, "no order \(orderId)\(scope) in \(settings.storage.path)")
+                throw CommandFailure(.failure, "no order \(orderId)\(scope) in \(settings.storage.location)")
             }
             var row = StatusRow(watched, tracking: settings.tracking)
             row.stalled = try await store.stalledOrders().contains(orderId)

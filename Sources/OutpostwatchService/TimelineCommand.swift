@@ -10,7 +10,7 @@ public enum TimelineCommand {
         let settings = try loadSettings(path: configPath)
         let store = try Commands.openReadOnly(settings)
         guard let watched = try await store.watchedOrder(orderId) else {
-            throw CommandFailure(.failure, "no order \(orderId) in \(settings.storage.path)")
+            throw CommandFailure(.failure, "no order \(orderId) in \(settings.storage.location)")
         }
         let events = try await store.history(orderId: orderId)
         let timeline = PhaseTimeline.derive(orderId: orderId, events: events, snapshot: watched.snapshot)

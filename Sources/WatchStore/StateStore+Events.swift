@@ -75,7 +75,7 @@ extension StateStore {
                   AND ((s.type = 'order.stalled' AND c.type = 'order.status_changed')
                     OR (s.type = 'line_item.stalled'
                         AND c.type IN ('line_item.status_changed', 'line_item.removed')
-                        AND json_extract(c.body, '$.line_item.id') = json_extract(s.body, '$.line_item.id'))))
+                        AND \(db.dialect.jsonText("c.body", "line_item", "id")) = \(db.dialect.jsonText("s.body", "line_item", "id")))))
             """, [])
         return Set(try rows.map { try $0.get("order_id") as String })
     }

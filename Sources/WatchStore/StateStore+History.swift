@@ -8,7 +8,7 @@ extension StateStore {
     /// sequence across orders). `limit` keeps the first (oldest) ones.
     public func history(orderId: String? = nil, since: Date? = nil, limit: Int? = nil) throws -> [Event] {
         let rows: [Row]
-        let limit = limit ?? -1
+        let limit = limit.map(Int64.init) ?? Int64.max
         let since = since ?? Date.distantPast
         if let orderId {
             rows = try db.query("""

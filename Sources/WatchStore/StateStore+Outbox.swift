@@ -21,7 +21,7 @@ extension StateStore {
         // Ordered by id, the creation order, so a sink gets one order's events in sequence order.
         try db.query("""
             SELECT \(Self.deliveryColumns)
-            WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND (?2 IS NULL OR d.sink = ?2)
+            WHERE d.state = 'pending' AND d.next_attempt_at <= ?1 AND (CAST(?2 AS TEXT) IS NULL OR d.sink = ?2)
               AND (?4 = 0 OR NOT \(Self.earlierPending))
             ORDER BY d.id LIMIT ?3
             """, [now, sink, limit, inOrder]).map(delivery(from:))
@@ -32,7 +32,7 @@ extension StateStore {
     public func nextDueDate(sink: String? = nil, inOrder: Bool = false) throws -> Date? {
         try db.scalar("""
             SELECT min(d.next_attempt_at) FROM deliveries d JOIN events e ON e.id = d.event_id
-            WHERE d.state = 'pending' AND (?1 IS NULL OR d.sink = ?1) AND (?2 = 0 OR NOT \(Self.earlierPending))
+            WHERE d.state = 'pending' AND (CAST(?1 AS TEXT) IS NULL OR d.sink = ?1) AND (?2 = 0 OR NOT \(Self.earlierPending))
             """, [sink, inOrder], as: Date?.self) ?? nil
     }
 
@@ -117,7 +117,7 @@ extension StateStore {
     public func deliveries(state: DeliveryState? = nil, sink: String? = nil, limit: Int = 1000) throws -> [Delivery] {
         try db.query("""
             SELECT \(Self.deliveryColumns)
-            WHERE (?1 IS NULL OR d.state = ?1) AND (?2 IS NULL OR d.sink = ?2)
+            WHERE (CAST(?1 AS TEXT) IS NULL OR d.state = ?1) AND (CAST(?2 AS TEXT) IS NULL OR d.sink = ?2)
             ORDER BY d.id DESC LIMIT ?3
             """, [state?.rawValue, sink, limit]).map(delivery(from:))
     }
@@ -145,7 +145,7 @@ extension StateStore {
             }
             return try db.query("""
                 SELECT \(Self.deliveryColumns)
-                WHERE d.event_id = ?1 AND d.state = 'pending' AND d.sink IN (SELECT value FROM json_each(?2))
+                WHERE d.event_id = ?1 AND d.state = 'pending' AND d.sink IN \(db.dialect.stringsOf("?2"))
                 ORDER BY d.id
                 """, [eventId, try Self.jsonArray(targets)]).map(delivery(from:))
         }

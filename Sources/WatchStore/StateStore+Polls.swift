@@ -45,13 +45,13 @@ extension StateStore {
                                     last_poll_at, last_success_at, last_change_at, last_error, created_at)
                 VALUES (?1, 'config', 1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?6)
                 ON CONFLICT (order_id) DO UPDATE SET
-                    snapshot = coalesce(excluded.snapshot, snapshot),
+                    snapshot = coalesce(excluded.snapshot, orders.snapshot),
                     consecutive_failures = excluded.consecutive_failures,
                     failing = excluded.failing,
                     not_found = excluded.not_found,
                     last_poll_at = excluded.last_poll_at,
-                    last_success_at = coalesce(excluded.last_success_at, last_success_at),
-                    last_change_at = coalesce(excluded.last_change_at, last_change_at),
+                    last_success_at = coalesce(excluded.last_success_at, orders.last_success_at),
+                    last_change_at = coalesce(excluded.last_change_at, orders.last_change_at),
                     last_error = excluded.last_error
                 """, [result.orderId, snapshotJSON, result.consecutiveFailures, result.failing, result.notFound,
                       result.polledAt, successAt, changeAt, result.lastError])

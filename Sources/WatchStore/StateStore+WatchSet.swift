@@ -11,7 +11,7 @@ extension StateStore {
 
     /// Every watched order (active or not), sorted by order id; only `account`'s when given.
     public func watchedOrders(account: String? = nil) throws -> [WatchedOrder] {
-        try db.query("SELECT \(Self.orderColumns) FROM orders WHERE ?1 IS NULL OR account = ?1 ORDER BY order_id",
+        try db.query("SELECT \(Self.orderColumns) FROM orders WHERE CAST(?1 AS TEXT) IS NULL OR account = ?1 ORDER BY order_id",
                      [account]).map(watchedOrder(from:))
     }
 
@@ -19,8 +19,8 @@ extension StateStore {
     /// snapshot: the start of a daemon watching 10 000 orders would otherwise decode them all.
     public func activeSchedule(account: String? = nil) throws -> [ScheduleEntry] {
         try db.query("""
-            SELECT order_id, json_extract(snapshot, '$.status') AS status, failing, last_poll_at
-            FROM orders WHERE active = 1 AND (?1 IS NULL OR account = ?1) ORDER BY order_id
+            SELECT order_id, \(db.dialect.jsonText("snapshot", "status")) AS status, failing, last_poll_at
+            FROM orders WHERE active = 1 AND (CAST(?1 AS TEXT) IS NULL OR account = ?1) ORDER BY order_id
             """, [account]).map { row in
             let orderId: String = try row.get("order_id")
             let stored: Date? = try row.get("last_poll_at")
@@ -53,21 +53,21 @@ extension StateStore {
                         INSERT INTO orders (order_id, label, account, region, source, active, created_at)
                         VALUES (?1, ?2, ?4, ?5, 'config', 1, ?3)
                         ON CONFLICT (order_id) DO UPDATE SET label = excluded.label, source = 'config', active = 1,
-                            account = excluded.account, region = coalesce(excluded.region, region)
+                            account = excluded.account, region = coalesce(excluded.region, orders.region)
                         """, [order.id, order.label, now, account, region])
                 case .discovered:
                     try db.execute("""
                         INSERT INTO orders (order_id, label, account, region, source, active, created_at)
                         VALUES (?1, ?2, ?4, ?5, 'discovered', 1, ?3)
-                        ON CONFLICT (order_id) DO UPDATE SET label = coalesce(excluded.label, label), active = 1,
-                            account = excluded.account, region = coalesce(excluded.region, region)
-                        WHERE source = 'discovered'
+                        ON CONFLICT (order_id) DO UPDATE SET label = coalesce(excluded.label, orders.label), active = 1,
+                            account = excluded.account, region = coalesce(excluded.region, orders.region)
+                        WHERE orders.source = 'discovered'
                         """, [order.id, order.label, now, account, region])
                 }
             }
             try db.execute("""
                 UPDATE orders SET active = 0
-                WHERE source = ?1 AND account = ?3 AND active = 1 AND order_id NOT IN (SELECT value FROM json_each(?2))
+                WHERE source = ?1 AND account = ?3 AND active = 1 AND order_id NOT IN \(db.dialect.stringsOf("?2"))
                 """, [source.rawValue, ids, account])
         }
     }
@@ -80,7 +80,7 @@ extension StateStore {
         return try db.transaction {
             try db.execute("""
                 UPDATE orders SET active = 0
-                WHERE active = 1 AND account NOT IN (SELECT value FROM json_each(?1))
+                WHERE active = 1 AND account NOT IN \(db.dialect.stringsOf("?1"))
                 """, [names])
         }
     }
@@ -98,8 +98,8 @@ extension StateStore {
                 let inserted = try db.execute("""
                     INSERT INTO orders (order_id, account, region, source, active, created_at)
                     VALUES (?1, ?3, ?4, 'discovered', 1, ?2)
-                    ON CONFLICT (order_id) DO UPDATE SET active = 1, region = coalesce(excluded.region, region)
-                    WHERE source = 'discovered' AND active = 0 AND account = excluded.account
+                    ON CONFLICT (order_id) DO UPDATE SET active = 1, region = coalesce(excluded.region, orders.region)
+                    WHERE orders.source = 'discovered' AND orders.active = 0 AND orders.account = excluded.account
                     """, [id, now, account, region])
                 if inserted == 1 {
                     added.append(id)

@@ -17,16 +17,20 @@ public struct StoreOptions: Sendable {
     }
 }
 
-/// The SQLite history of outpostwatch: watched orders, their last state, every event, and the
-/// outbox of deliveries to sinks.
+/// The history of outpostwatch: watched orders, their last state, every event, and the outbox of
+/// deliveries to sinks; in an SQLite file, or in PostgreSQL shared by several daemons
+/// (docs/high-availability.md).
 ///
 /// One actor owns one connection; concurrent readers (`status`, `history` while the daemon
-/// runs) open their own `StateStore` on the same file (WAL). Every poll result is committed in
+/// runs) open their own `StateStore` on the same file (WAL) or database. Every poll result is committed in
 /// one transaction with its events and deliveries, so a crash loses none and records none twice.
 public actor StateStore {
+    /// The SQLite file, or the PostgreSQL URL without password.
     public nonisolated let path: String
     public nonisolated let readOnly: Bool
-    let db: Database
+    /// Whether the store is the shared PostgreSQL one.
+    public nonisolated let isShared: Bool
+    let db: any SQLDatabase
     /// Poll times of quiet polls (``PollCommit/onlyPollTimesChanged``) not written yet. An
     /// unchanged poll is by far the most common result; writing its two timestamps in a
     /// transaction of its own would cost an fsync per poll. They are written with the next
@@ -52,6 +56,7 @@ public actor StateStore {
     public init(path: String, readOnly: Bool = false, options: StoreOptions) throws {
         self.path = path
         self.readOnly = readOnly
+        self.isShared = false
         let database = try Database(path: path, mode: readOnly ? .readOnly : .readWrite,
                                     busyTimeout: options.busyTimeout, synchronous: options.synchronous,
                                     maxPageCount: options.maxPageCount)
@@ -68,6 +73,35 @@ public actor StateStore {
             try Migrator().migrate(database)
         }
         self.db = database
+    }
+
+    /// The store on a PostgreSQL session the caller opened: the leader's lock session, or a
+    /// command's own. `migrate` (the leader, holding the lock) runs the missing schema steps;
+    /// otherwise a database without the current schema is refused, as a read-only SQLite file is.
+    public init(postgres database: PostgresDatabase, migrate: Bool) throws {
+        self.path = database.location
+        self.readOnly = false
+        self.isShared = true
+        if migrate {
+            try PostgresSchema.migrate(database)
+        } else {
+            let version = try PostgresSchema.version(database)
+            if version > PostgresSchema.currentVersion {
+                throw StoreError.schemaTooNew(path: database.location, found: version, known: PostgresSchema.currentVersion)
+            }
+            if version < PostgresSchema.currentVersion {
+                throw StoreError(kind: .cannotOpen,
+                                 message: "\(database.location): no outpostwatch store here yet (schema version \(version)); start the daemon once to create it")
+            }
+        }
+        self.db = database
+    }
+
+    /// The leader's heartbeat on its own session, in turn with the store's transactions
+    /// (docs/high-availability.md). Nothing to do for SQLite.
+    public func leaderHeartbeat() throws {
+        guard let session = db as? PostgresDatabase else { return }
+        try session.leaderHeartbeat()
     }
 
     /// Writes the unwritten poll times, then closes the connection; later calls throw `.misuse`.

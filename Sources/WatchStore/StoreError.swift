@@ -5,6 +5,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, for callers that react differently (retry on `busy`, stop on `corrupt`).
     public enum Kind: String, Sendable {
         case busy, readOnly, corrupt, full, io, cannotOpen, schemaTooNew, notFound, misuse, other
+        /// The PostgreSQL session ended (server restart, terminated, timed out): with it went
+        /// leadership; nothing more is written on it (docs/high-availability.md).
+        case sessionLost
     }
     public var kind: Kind
     public var message: String

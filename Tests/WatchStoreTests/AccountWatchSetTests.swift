@@ -8,9 +8,8 @@ import WatchStore
 @Suite struct AccountWatchSetTests {
     static let (x, y, z) = ("oo-00000000000000001", "oo-00000000000000002", "oo-00000000000000003")
 
-    @Test func syncingOneAccountLeavesTheOthersAlone() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func syncingOneAccountLeavesTheOthersAlone(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Self.x, "rack")], source: .config, account: "prod", region: "us-west-2")
             try await store.syncWatchSet([(Self.y, nil)], source: .config, account: "dev", region: "eu-west-1")
             // prod's list shrinks to nothing: dev's order stays watched.
@@ -24,9 +23,8 @@ import WatchStore
         }
     }
 
-    @Test func anOrderMovesToTheAccountThatNowListsIt() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func anOrderMovesToTheAccountThatNowListsIt(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Self.x, nil)], source: .config, account: "prod", region: "us-west-2")
             try await store.syncWatchSet([(Self.x, nil)], source: .config, account: "dev", region: "eu-west-1")
             // prod syncing afterwards without it must not stop it: it is dev's now.
@@ -37,9 +35,8 @@ import WatchStore
         }
     }
 
-    @Test func removedAccountsStopAndDiscoveryBringsThemBack() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func removedAccountsStopAndDiscoveryBringsThemBack(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Self.x, nil)], source: .config, account: "prod")
             #expect(try await store.addDiscovered([Self.y, Self.z], account: "dev", region: "eu-west-1") == [Self.y, Self.z])
             #expect(try await store.deactivateAccounts(notIn: ["prod"]) == 2)

@@ -6,16 +6,15 @@ import WatchStore
 @Suite struct OutboxTests {
     /// A store with three events of order A, each routed to journald and ops, polled at `Sample.at(0)`:
     /// their deliveries are due from then.
-    private func seeded(_ dir: String) async throws -> (StateStore, [Event]) {
-        let store = try StateStore(path: dir + "/s.db")
+    private func seeded(_ store: StateStore) async throws -> (StateStore, [Event]) {
         let events = try await store.commit(Sample.success(events: [Sample.event(at: 0), Sample.event(at: 1), Sample.lineItemEvent(at: 2)]),
                                             route: Sample.twoSinks)
         return (store, events)
     }
 
-    @Test func dueDeliveriesAreOldestFirstAndFiltered() async throws {
-        try await withTemporaryDirectory { dir in
-            let (store, events) = try await seeded(dir)
+    @Test(arguments: StoreBackend.allCases) func dueDeliveriesAreOldestFirstAndFiltered(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { fresh, _ in
+            let (store, events) = try await seeded(fresh)
             let now = Sample.at(0)
             let due = try await store.dueDeliveries(now: now)
             #expect(due.count == 6)
@@ -33,10 +32,11 @@ import WatchStore
         }
     }
 
-    @Test("in order: an event waits while an earlier one of its order is pending for the sink")
-    func inOrderHoldsLaterEventsBack() async throws {
-        try await withTemporaryDirectory { dir in
-            let (store, events) = try await seeded(dir)
+    @Test("in order: an event waits while an earlier one of its order is pending for the sink",
+          arguments: StoreBackend.allCases)
+    func inOrderHoldsLaterEventsBack(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { fresh, _ in
+            let (store, events) = try await seeded(fresh)
             let first = try #require(try await store.dueDeliveries(now: Sample.at(0), sink: "ops").first)
             let retryAt = Sample.at(600)
             try await store.recordAttempt(deliveryId: first.id, at: Sample.at(1),
@@ -55,9 +55,9 @@ import WatchStore
         }
     }
 
-    @Test func attemptsMoveRowsOnAndAreLogged() async throws {
-        try await withTemporaryDirectory { dir in
-            let (store, _) = try await seeded(dir)
+    @Test(arguments: StoreBackend.allCases) func attemptsMoveRowsOnAndAreLogged(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { fresh, _ in
+            let (store, _) = try await seeded(fresh)
             let due = try await store.dueDeliveries(now: Sample.at(0), sink: "ops")
             let (a, b, c) = (due[0], due[1], due[2])
             let retryAt = Sample.at(3600)
@@ -93,9 +93,9 @@ import WatchStore
         }
     }
 
-    @Test func deliveriesListNewestFirstByStateAndSink() async throws {
-        try await withTemporaryDirectory { dir in
-            let (store, _) = try await seeded(dir)
+    @Test(arguments: StoreBackend.allCases) func deliveriesListNewestFirstByStateAndSink(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { fresh, _ in
+            let (store, _) = try await seeded(fresh)
             let due = try await store.dueDeliveries(now: Sample.at(0))
             try await store.recordAttempt(deliveryId: due[0].id, at: Sample.at(1), result: .delivered(status: 200))
             try await store.recordAttempt(deliveryId: due[1].id, at: Sample.at(1), result: .failed(status: 410, error: "gone"))
@@ -108,9 +108,9 @@ import WatchStore
         }
     }
 
-    @Test func failPendingDeadLettersOneSink() async throws {
-        try await withTemporaryDirectory { dir in
-            let (store, _) = try await seeded(dir)
+    @Test(arguments: StoreBackend.allCases) func failPendingDeadLettersOneSink(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { fresh, _ in
+            let (store, _) = try await seeded(fresh)
             #expect(try await store.failPending(sink: "ops", error: "HTTP 410 Gone", at: Sample.at(50)) == 3)
             #expect(try await store.failPending(sink: "ops", error: "again", at: Sample.at(60)) == 0)
             let failed = try await store.deliveries(state: .failed)
@@ -119,9 +119,9 @@ import WatchStore
         }
     }
 
-    @Test func redeliverResetsOrCreatesRows() async throws {
-        try await withTemporaryDirectory { dir in
-            let (store, events) = try await seeded(dir)
+    @Test(arguments: StoreBackend.allCases) func redeliverResetsOrCreatesRows(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { fresh, _ in
+            let (store, events) = try await seeded(fresh)
             let due = try await store.dueDeliveries(now: Sample.at(0))
             let opsRow = try #require(due.first { $0.eventId == events[0].id && $0.sink == "ops" })
             let journaldRow = try #require(due.first { $0.eventId == events[0].id && $0.sink == "journald" })
@@ -151,9 +151,8 @@ import WatchStore
         }
     }
 
-    @Test func pruneDeletesFinishedRowsAndOldEvents() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func pruneDeletesFinishedRowsAndOldEvents(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             let old = try await store.commit(Sample.success(events: [Sample.event(at: 0), Sample.event(at: 1)]), route: Sample.twoSinks)
             let recent = try await store.commit(Sample.success(at: 1000, events: [Sample.event(at: 1000)]), route: Sample.twoSinks)
             let due = try await store.dueDeliveries(now: Sample.at(5000))

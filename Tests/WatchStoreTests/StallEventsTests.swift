@@ -19,9 +19,8 @@ import WatchStore
               change: Change(field: .status, from: .string("X"), to: .string(to)))
     }
 
-    @Test func appendNumbersRoutesAndRefusesAMovedHistory() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func appendNumbersRoutesAndRefusesAMovedHistory(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Sample.orderA, nil)], source: .config)
             _ = try await store.commit(Sample.success(Sample.orderA, events: [Sample.event(Sample.orderA)]),
                                        route: { _ in [] })
@@ -41,9 +40,8 @@ import WatchStore
         }
     }
 
-    @Test func lineItemStallsEndWithThatLineItemsChange() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func lineItemStallsEndWithThatLineItemsChange(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Sample.orderA, nil)], source: .config)
             _ = try await store.commit(Sample.success(Sample.orderA, events: [Sample.event(Sample.orderA)]),
                                        route: { _ in [] })

@@ -4,9 +4,8 @@ import WatchModel
 import WatchStore
 
 @Suite struct WatchSetTests {
-    @Test func configSyncAddsRelabelsDeactivatesAndReactivates() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func configSyncAddsRelabelsDeactivatesAndReactivates(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Sample.orderA, "rack 1"), (Sample.orderB, nil)], source: .config)
             var orders = try await store.watchedOrders()
             #expect(orders.map(\.orderId) == [Sample.orderA, Sample.orderB])
@@ -30,9 +29,8 @@ import WatchStore
         }
     }
 
-    @Test func discoveryNeverOverridesTheConfig() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func discoveryNeverOverridesTheConfig(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Sample.orderA, "configured")], source: .config)
             let added = try await store.addDiscovered([Sample.orderA, Sample.orderB, Sample.orderB])
             #expect(added == [Sample.orderB])
@@ -58,9 +56,8 @@ import WatchStore
 }
 
 @Suite struct CommitTests {
-    @Test func firstPollStoresStateEventsAndDeliveries() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func firstPollStoresStateEventsAndDeliveries(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             try await store.syncWatchSet([(Sample.orderA, "Seattle rack 2")], source: .config)
             let snapshot = Sample.snapshot()
             let first = Sample.event(type: .orderFirstSeen, from: nil, to: "IN_PROGRESS")
@@ -100,9 +97,8 @@ import WatchStore
         }
     }
 
-    @Test func returnedEventsEqualTheStoredOnes() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func returnedEventsEqualTheStoredOnes(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             var event = Sample.event()
             event.occurredAt = Date(timeIntervalSince1970: 1_780_000_000.123_456)   // finer than the JSON's milliseconds
             let stored = try await store.commit(Sample.success(events: [event]), route: Sample.twoSinks)
@@ -112,9 +108,8 @@ import WatchStore
         }
     }
 
-    @Test func failedPollKeepsSnapshotAndRecordsFailure() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func failedPollKeepsSnapshotAndRecordsFailure(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             _ = try await store.commit(Sample.success(at: 0, events: [Sample.event()]), route: Sample.twoSinks)
             _ = try await store.commit(Sample.failure(at: 60, failures: 1), route: Sample.twoSinks)
             var order = try #require(try await store.watchedOrder(Sample.orderA))
@@ -139,9 +134,8 @@ import WatchStore
         }
     }
 
-    @Test func sequencesIncreaseByExactlyOnePerOrder() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func sequencesIncreaseByExactlyOnePerOrder(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             var expected: [String: Int64] = [Sample.orderA: 0, Sample.orderB: 0]
             for round in 0..<40 {
                 let orderId = round % 3 == 0 ? Sample.orderB : Sample.orderA
@@ -159,9 +153,8 @@ import WatchStore
         }
     }
 
-    @Test func failedCommitWritesNothing() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func failedCommitWritesNothing(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             let earlier = try await store.commit(Sample.success(at: 0, events: [Sample.event()]), route: Sample.twoSinks)
             let before = try await store.watchedOrder(Sample.orderA)
 
@@ -174,7 +167,8 @@ import WatchStore
                 _ = try await store.commit(Sample.success(at: 100, snapshot: changed, events: [fresh, clash]), route: Sample.twoSinks)
             }
             #expect(error?.kind == .other)
-            #expect(error?.message.contains("UNIQUE constraint failed: events.id") == true)
+            let uniqueness = backend == .sqlite ? "UNIQUE constraint failed: events.id" : "events_pkey"
+            #expect(error?.message.contains(uniqueness) == true)
             #expect(try await store.watchedOrder(Sample.orderA) == before)
             #expect(try await store.event(id: fresh.id) == nil)
             #expect(try await store.history().map(\.id) == [earlier[0].id])
@@ -196,9 +190,8 @@ import WatchStore
 }
 
 @Suite struct HistoryTests {
-    @Test func historyOrdersByOrderSequenceOrTime() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func historyOrdersByOrderSequenceOrTime(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             // B's events happen between A's, and one of A's has an earlier occurred_at than its predecessor.
             _ = try await store.commit(Sample.success(Sample.orderA, events: [Sample.event(at: 10), Sample.event(at: 5)]), route: { _ in [] })
             _ = try await store.commit(Sample.success(Sample.orderB, events: [Sample.event(Sample.orderB, at: 7)]), route: { _ in [] })
@@ -272,9 +265,8 @@ import WatchStore
 }
 
 @Suite struct ScheduleTests {
-    @Test func activeScheduleReadsStatusWithoutSnapshotsAndSeesHeldPollTimes() async throws {
-        try await withTemporaryDirectory { dir in
-            let store = try StateStore(path: dir + "/s.db")
+    @Test(arguments: StoreBackend.allCases) func activeScheduleReadsStatusWithoutSnapshotsAndSeesHeldPollTimes(_ backend: StoreBackend) async throws {
+        try await withStore(backend) { store, dir in
             let orderC = "oo-0123456789abcdef2"
             try await store.syncWatchSet([(Sample.orderA, nil), (Sample.orderB, nil), (orderC, nil)], source: .config)
             _ = try await store.commit(Sample.success(Sample.orderA, at: 0,

@@ -20,7 +20,7 @@ extension Commands {
             let byId = Dictionary(watched.map { ($0.orderId, $0) }, uniquingKeysWith: { first, _ in first })
             let unknown = orderIds.filter { byId[$0] == nil }
             guard unknown.isEmpty else {
-                throw CommandFailure(.failure, unknown.map { "unknown order \($0): not in the state database \(settings.storage.path)" })
+                throw CommandFailure(.failure, unknown.map { "unknown order \($0): not in the state database \(settings.storage.location)" })
             }
             var seen: Set<String> = []
             chosen = orderIds.filter { seen.insert($0).inserted }.compactMap { byId[$0] }

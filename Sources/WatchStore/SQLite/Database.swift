@@ -29,7 +29,7 @@ public enum SynchronousMode: String, Sendable {
 /// and every failure mapped to a ``StoreError`` naming the file.
 ///
 /// Not `Sendable`: one connection belongs to one isolation domain (``StateStore`` is its actor).
-public final class Database {
+public final class Database: SQLDatabase {
     /// Whether the connection may write and create the file.
     public enum Mode: Sendable {
         case readWrite
@@ -153,6 +153,9 @@ public final class Database {
     }
 
     public var isOpen: Bool { handle != nil }
+
+    public var location: String { path }
+    public var dialect: SQLDialect { .sqlite }
 
     /// Whether a transaction is open on this connection.
     public var isInTransaction: Bool {
