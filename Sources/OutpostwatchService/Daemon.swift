@@ -42,12 +42,32 @@ public final class Daemon: Sendable {
         let settings = try loadSettings(path: configPath, environment: environment)
         // Read before anything starts: a missing or empty token is a configuration error (exit 78).
         let httpToken = try settings.http.flatMap { try HTTPToken.load($0.token, environment: environment) }
+        if let postgres = settings.storage.postgres {
+            try await runShared(settings: settings, postgres: postgres, httpToken: httpToken)
+            return
+        }
+        _ = try await lead(settings: settings, httpToken: httpToken, store: nil, leadership: nil)
+        notifier.stopping()
+        logger.info("outpostwatch stopped")
+    }
+
+    /// How a leader's run ended.
+    enum LeaderEnd {
+        case stopped
+        /// The shared store's session is gone (docs/high-availability.md).
+        case lostLeadership(String)
+    }
+
+    /// Polls and delivers until SIGTERM/SIGINT, or until `leadership` says the shared store's
+    /// session is gone. `store`: the leader's store on the shared database; `nil` opens the SQLite file.
+    func lead(settings: Settings, httpToken: String?, store: StateStore?,
+              leadership: Leadership?) async throws -> LeaderEnd {
         let metrics = DaemonMetrics(accounts: settings.accounts.map(\.name))
         // The metric counts every throttled answer; the poller learns of them through its own
         // results and the client's paced retries.
         let runtime = try Runtime(settings: settings, configPath: configPath, logger: logger,
                                   credentials: credentials, environment: environment,
-                                  onThrottle: { metrics.recordThrottle(account: $0) })
+                                  onThrottle: { metrics.recordThrottle(account: $0) }, store: store)
         let dispatcher = runtime.makeDispatcher()
         let notifier = self.notifier
         let watchdog = WatchdogPacer(interval: notifier.watchdogInterval)
@@ -77,7 +97,7 @@ public final class Daemon: Sendable {
         logger.info("outpostwatch started", metadata: [
             "orders": "\(loaded.watching)", "config": "\(configPath)",
             "accounts": "\(settings.accounts.map(\.name).joined(separator: ","))",
-            "endpoint": "\(runtime.client.endpoint.url.absoluteString)", "store": "\(settings.storage.path)",
+            "endpoint": "\(runtime.client.endpoint.url.absoluteString)", "store": "\(settings.storage.location)",
         ])
 
         let reload = ReloadService(daemon: self, runtime: runtime, poller: poller, dispatcher: dispatcher,
@@ -94,23 +114,40 @@ public final class Daemon: Sendable {
         // systemd allows 5 s (docs/service.md): past 3 s of graceful shutdown everything is cancelled.
         config.maximumGracefulShutdownDuration = .seconds(3)
         config.maximumCancellationDuration = .seconds(1)
+        if let leadership {
+            config.services.append(.init(service: leadership))
+        }
         if let http = settings.http {
+            // The status page reads the SQLite file on a connection of its own; the leader of a
+            // shared store reads on its session (docs/status-page.md).
+            let statusStore: StateStore
+            if store == nil {
+                do {
+                    statusStore = try StateStore(path: settings.storage.path, readOnly: true)
+                } catch {
+                    throw CommandFailure(.failure, "cannot open the state database \(settings.storage.path) for the status page: \(error)")
+                }
+            } else {
+                statusStore = runtime.store
+            }
             let heartbeat = min(notifier.watchdogInterval ?? .seconds(5), .seconds(5))
             let server = try MetricsServer.make(listen: http.listen, metrics: metrics, store: runtime.store,
                                                 poller: poller, healthWindow: heartbeat * 3, logger: logger,
-                                                token: httpToken, statusStorePath: settings.storage.path,
-                                                tracking: settings.tracking)
+                                                token: httpToken, statusStore: statusStore,
+                                                tracking: settings.tracking, shared: leadership != nil)
             config.services.append(.init(service: server))
         }
         let group = ServiceGroup(configuration: config)
+        var end = LeaderEnd.stopped
         do {
             try await group.run()
+        } catch let lost as Leadership.Lost {
+            end = .lostLeadership(lost.reason)
         } catch {
             logger.error("service group ended with an error", metadata: ["error": "\(error)"])
         }
-        notifier.stopping()
-        logger.info("outpostwatch stopped")
         await runtime.shutdown()
+        return end
     }
 
     package static func statusLine(_ status: PollerStatus) -> String {

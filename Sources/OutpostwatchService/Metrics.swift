@@ -174,7 +174,8 @@ package struct InstrumentedSource: OrderSource {
 enum MetricsServer {
     static func make(listen: String, metrics: DaemonMetrics, store: StateStore, poller: AccountPollers,
                      healthWindow: Duration, logger: Logger, token: String? = nil,
-                     statusStorePath: String? = nil, tracking: TrackingTemplates = .builtIn) throws -> some Service {
+                     statusStore: StateStore? = nil, tracking: TrackingTemplates = .builtIn,
+                     shared: Bool = false) throws -> some Service {
         guard let address = ListenAddress(listen) else {
             throw CommandFailure(.config, "[http] listen: expected HOST:PORT, got \(listen)")
         }
@@ -182,13 +183,8 @@ enum MetricsServer {
         router.add(middleware: SecurityHeadersMiddleware())
         router.add(middleware: BearerTokenMiddleware(token: token))
         router.add(middleware: ReadOnlyMethodsMiddleware())
-        if let statusStorePath {
-            do {
-                StatusRoutes.add(to: router, store: try StateStore(path: statusStorePath, readOnly: true),
-                                 tracking: tracking)
-            } catch {
-                throw CommandFailure(.failure, "cannot open the state database \(statusStorePath) for the status page: \(error)")
-            }
+        if let statusStore {
+            StatusRoutes.add(to: router, store: statusStore, tracking: tracking)
         }
         router.get("/metrics") { _, _ -> Response in
             let outbox = (try? await store.pendingCounts()) ?? [:]
@@ -205,6 +201,11 @@ enum MetricsServer {
             let status = await poller.status()
             let age = Date().timeIntervalSince(status.lastLoopAt)
             let alive = age < healthWindow.seconds
+            if shared {
+                // docs/high-availability.md: every daemon of a shared store says its role.
+                return StandbyServer.json(status: alive ? .ok : .serviceUnavailable, [
+                    "role": "leader", "leader": leaderName, "status": alive ? "ok" : "poll loop stalled for \(Int(age)) s"])
+            }
             return Response(status: alive ? .ok : .serviceUnavailable,
                             headers: [.contentType: "text/plain; charset=utf-8"],
                             body: .init(byteBuffer: .init(string: alive ? "ok\n" : "poll loop stalled for \(Int(age)) s\n")))

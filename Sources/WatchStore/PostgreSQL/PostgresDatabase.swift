@@ -312,3 +312,7 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 }
+
+// A session is used by one owner at a time: the standby loop, then the leader's store it is
+// handed to (docs/high-availability.md); never by two at once.
+extension PostgresDatabase: @unchecked Sendable {}

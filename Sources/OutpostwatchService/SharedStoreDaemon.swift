@@ -1,0 +1,238 @@
+import Foundation
+import Hummingbird
+import Logging
+import ServiceLifecycle
+import Support
+import WatchConfig
+import WatchStore
+
+// `run` on a shared PostgreSQL store (docs/high-availability.md): stand by until this daemon
+// takes the leader lock, lead until the session is gone or the service stops, stand by again.
+
+extension Daemon {
+    func runShared(settings: Settings, postgres: PostgresSettings, httpToken: String?) async throws {
+        let options = try postgres.connectOptions(environment: environment)
+        let standby = StandbyService(options: options, takeover: postgres.takeover, notifier: notifier, logger: logger)
+        while true {
+            var config = ServiceGroupConfiguration(services: [.init(service: standby, successTerminationBehavior: .gracefullyShutdownGroup)],
+                                                   gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            config.maximumGracefulShutdownDuration = .seconds(3)
+            config.maximumCancellationDuration = .seconds(1)
+            if let http = settings.http {
+                config.services.append(.init(service: try StandbyServer.make(listen: http.listen, standby: standby, logger: logger)))
+            }
+            do {
+                try await ServiceGroup(configuration: config).run()
+            } catch {
+                logger.error("standby ended with an error", metadata: ["error": "\(error)"])
+            }
+            guard let session = standby.takeSession() else { break }
+            logger.notice("became the leader", metadata: ["store": "\(postgres.address)", "leader": "\(leaderName)"])
+            let leadership = Leadership(takeover: postgres.takeover)
+            session.onSessionEnd { leadership.sessionEnded() }
+            let end: LeaderEnd
+            do {
+                let store = try StateStore(postgres: session, migrate: false)
+                leadership.attach(store)
+                end = try await lead(settings: settings, httpToken: httpToken, store: store, leadership: leadership)
+            } catch let failure as CommandFailure {
+                throw failure
+            } catch {
+                end = .lostLeadership("\(error)")
+            }
+            guard case .lostLeadership(let reason) = end else { break }
+            logger.error("lost leadership: \(reason); polling and delivering stopped, standing by")
+            notifier.status("standby, leadership lost")
+        }
+        notifier.stopping()
+        logger.info("outpostwatch stopped")
+    }
+}
+
+/// The leader's watch over its session: the heartbeat every third of `takeover` (which also keeps
+/// the server's idle timeout away), and the end of the session, which ends the leader's service
+/// group at once by throwing ``Lost``.
+final class Leadership: Service, Sendable {
+    struct Lost: Error {
+        let reason: String
+    }
+
+    let interval: Duration
+    private let store = LockedValue<StateStore?>(nil)
+    private let ended: AsyncStream<String>
+    private let endedContinuation: AsyncStream<String>.Continuation
+
+    init(takeover: Duration) {
+        interval = takeover / 3
+        (ended, endedContinuation) = AsyncStream.makeStream(of: String.self)
+    }
+
+    func attach(_ store: StateStore) {
+        self.store.withLock { $0 = store }
+    }
+
+    /// Called from the connection's close (any thread).
+    func sessionEnded() {
+        endedContinuation.yield("the database session ended")
+    }
+
+    func run() async throws {
+        let store = self.store.withLock { $0 }
+        let interval = self.interval
+        let ended = self.ended
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await Self.watch(store: store, interval: interval, ended: ended)
+            }
+        } catch is CancellationError {
+            return
+        }
+    }
+
+    private static func watch(store: StateStore?, interval: Duration, ended: AsyncStream<String>) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await reason in ended {
+                    throw Lost(reason: reason)
+                }
+            }
+            group.addTask {
+                while true {
+                    try await Task.sleep(for: interval)
+                    do {
+                        try await store?.leaderHeartbeat()
+                    } catch {
+                        throw Lost(reason: "heartbeat failed: \(error)")
+                    }
+                }
+            }
+            try await group.next()
+            group.cancelAll()
+        }
+    }
+}
+
+/// A standby: connects (retrying), says READY once connected, tries the leader lock every few
+/// seconds and shows who leads; ends when it took the lock (``takeSession()``) or at shutdown.
+final class StandbyService: Service, Sendable {
+    let options: PostgresConnectOptions
+    let takeover: Duration
+    let notifier: SystemdNotifier
+    let logger: Logger
+    private let state = LockedValue<State>(State())
+
+    struct State: Sendable {
+        var session: PostgresDatabase?
+        var leader: String?
+        var readySent = false
+        var lastError: String?
+    }
+
+    init(options: PostgresConnectOptions, takeover: Duration, notifier: SystemdNotifier, logger: Logger) {
+        self.options = options
+        self.takeover = takeover
+        self.notifier = notifier
+        self.logger = logger
+    }
+
+    /// "HOST:PID" of the leader the standby saw last.
+    var leader: String? { state.withLock { $0.leader } }
+
+    /// The session holding the lock, once; `nil` when the standby ended without it.
+    func takeSession() -> PostgresDatabase? {
+        state.withLock { state in
+            defer { state.session = nil }
+            return state.session
+        }
+    }
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown { await self.loop() }
+    }
+
+    private func loop() async {
+        let retry = min(.seconds(2), takeover / 5)
+        var backoff = Duration.seconds(1)
+        var session: PostgresDatabase?
+        while !Task.isCancelled {
+            do {
+                if session == nil || session?.isSessionAlive == false {
+                    session?.close()
+                    session = nil
+                    let connected = try PostgresDatabase.connect(options)
+                    try connected.endSessionWhenIdle(for: takeover)
+                    session = connected
+                    backoff = .seconds(1)
+                    if state.withLock({ $0.lastError }) != nil {
+                        logger.info("connected to the shared store", metadata: ["store": "\(options.redacted)"])
+                    }
+                    state.withLock { $0.lastError = nil }
+                    if !state.withLock({ $0.readySent }) {
+                        state.withLock { $0.readySent = true }
+                        notifier.ready(status: "standby, connected to \(options.redacted)")
+                    }
+                }
+                guard let session else { continue }
+                if try session.tryLeaderLock() {
+                    try PostgresSchema.migrate(session)
+                    try session.recordLeader(holder: leaderName, pid: getpid())
+                    state.withLock { $0.session = session; $0.leader = leaderName }
+                    return
+                }
+                let leader = try session.leader()?.holder
+                let changed = state.withLock { state -> Bool in
+                    defer { state.leader = leader }
+                    return state.leader != leader
+                }
+                notifier.status("standby, leader \(leader ?? "unknown")")
+                if changed {
+                    logger.info("standing by", metadata: ["leader": "\(leader ?? "unknown")"])
+                }
+                try? await Task.sleep(for: retry)
+            } catch {
+                session?.close()
+                session = nil
+                let message = "\(error)"
+                let repeated = state.withLock { state -> Bool in
+                    defer { state.lastError = message }
+                    return state.lastError == message
+                }
+                if !repeated {
+                    logger.error("cannot use the shared store: \(message); retrying")
+                }
+                notifier.status("standby, store unavailable: \(message)")
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(10))
+            }
+        }
+        session?.close()
+    }
+}
+
+/// `[http]` of a standby: `/healthz` says standby and who leads; every other path is 503.
+enum StandbyServer {
+    static func make(listen: String, standby: StandbyService, logger: Logger) throws -> some Service {
+        guard let address = ListenAddress(listen) else {
+            throw CommandFailure(.config, "[http] listen: expected HOST:PORT, got \(listen)")
+        }
+        let router = Router(options: .autoGenerateHeadEndpoints)
+        router.add(middleware: SecurityHeadersMiddleware())
+        router.get("/healthz") { _, _ -> Response in
+            json(status: .ok, ["role": "standby", "leader": standby.leader ?? "unknown", "status": "ok"])
+        }
+        router.get("**") { _, _ -> Response in
+            Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                     body: .init(byteBuffer: .init(string: "standby: the leader \(standby.leader ?? "unknown") serves this\n")))
+        }
+        var serverLogger = logger
+        serverLogger.logLevel = .warning
+        return Application(router: router, configuration: .init(address: .hostname(address.host, port: address.port)),
+                           logger: serverLogger)
+    }
+
+    static func json(status: HTTPResponse.Status, _ fields: [String: String]) -> Response {
+        let data = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return Response(status: status, headers: [.contentType: "application/json"],
+                        body: .init(byteBuffer: .init(bytes: data)))
+    }
+}
