@@ -20,7 +20,8 @@ struct Outpostwatch: AsyncParsableCommand {
             """,
         version: OutpostwatchVersion.string,
         subcommands: [Run.self, Once.self, CheckConfig.self, Status.self, History.self, Deliveries.self,
-                      Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self, Timeline.self])
+                      Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self, Timeline.self,
+                      MigrateStore.self])
 
     /// The entry point: NIO's event loops run Swift concurrency's jobs too when
     /// `OUTPOSTWATCH_NIO_EXECUTOR=1` (an experiment measured by `make bench`), then the command.
@@ -178,6 +179,27 @@ struct Redeliver: AsyncParsableCommand {
         try await Outpostwatch.perform {
             try await Commands.redeliver(configPath: options.path, eventId: eventId, sink: sink,
                                          logger: Outpostwatch.logger())
+        }
+    }
+}
+
+struct MigrateStore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate-store",
+        abstract: "Copy a SQLite store into an empty PostgreSQL store, every row with the same ids, in one transaction.",
+        discussion: """
+            Stop the daemon on the SQLite file first. The target must be empty; the counts of both sides are \
+            compared before committing. The password comes from --password-file, else the credential \
+            postgres-password, else PGPASSFILE (never from the URL). See docs/high-availability.md.
+            """)
+
+    @Option(name: .long, help: "The SQLite store to copy (e.g. /var/lib/outpostwatch/state.db).") var from: String
+    @Option(name: .long, help: "The PostgreSQL store: postgresql://USER@HOST:PORT/DATABASE?sslmode=…") var to: String
+    @Option(name: .long, help: "A file holding the PostgreSQL password.") var passwordFile: String?
+
+    func run() async throws {
+        try await Outpostwatch.perform {
+            try MigrateStoreCommand.run(from: from, to: to, passwordFile: passwordFile)
         }
     }
 }
