@@ -78,6 +78,9 @@ public final class Daemon: Sendable {
             makeSource: { account, settings in
                 var source = try runtime.makeSource(account, settings: settings)
                 source.source = InstrumentedSource(base: source.source, metrics: metrics, account: account.name)
+                if let leadership {
+                    source.source = LeaderGatedSource(base: source.source, leadership: leadership)
+                }
                 return source
             },
             route: { event in sinks.withLock { $0.route(event) } },
@@ -115,7 +118,7 @@ public final class Daemon: Sendable {
         config.maximumGracefulShutdownDuration = .seconds(3)
         config.maximumCancellationDuration = .seconds(1)
         if let leadership {
-            config.services.append(.init(service: leadership))
+            config.services.append(.init(service: leadership, successTerminationBehavior: .gracefullyShutdownGroup))
         }
         if let http = settings.http {
             // The status page reads the SQLite file on a connection of its own; the leader of a
@@ -138,16 +141,16 @@ public final class Daemon: Sendable {
             config.services.append(.init(service: server))
         }
         let group = ServiceGroup(configuration: config)
-        var end = LeaderEnd.stopped
         do {
             try await group.run()
-        } catch let lost as Leadership.Lost {
-            end = .lostLeadership(lost.reason)
         } catch {
             logger.error("service group ended with an error", metadata: ["error": "\(error)"])
         }
         await runtime.shutdown()
-        return end
+        if let reason = leadership?.lostReason.withLock({ $0 }) {
+            return .lostLeadership(reason)
+        }
+        return .stopped
     }
 
     package static func statusLine(_ status: PollerStatus) -> String {

@@ -1,9 +1,11 @@
 import Foundation
 import Hummingbird
 import Logging
+import OutpostsAPI
 import ServiceLifecycle
 import Support
 import WatchConfig
+import WatchEngine
 import WatchStore
 
 // `run` on a shared PostgreSQL store (docs/high-availability.md): stand by until this daemon
@@ -28,7 +30,7 @@ extension Daemon {
             }
             guard let session = standby.takeSession() else { break }
             logger.notice("became the leader", metadata: ["store": "\(postgres.address)", "leader": "\(leaderName)"])
-            let leadership = Leadership(takeover: postgres.takeover)
+            let leadership = Leadership(takeover: postgres.takeover, logger: logger)
             session.onSessionEnd { leadership.sessionEnded() }
             let end: LeaderEnd
             do {
@@ -40,8 +42,8 @@ extension Daemon {
             } catch {
                 end = .lostLeadership("\(error)")
             }
-            guard case .lostLeadership(let reason) = end else { break }
-            logger.error("lost leadership: \(reason); polling and delivering stopped, standing by")
+            guard case .lostLeadership = end else { break }
+            logger.info("polling and delivering stopped; standing by")
             notifier.status("standby, leadership lost")
         }
         notifier.stopping()
@@ -51,24 +53,46 @@ extension Daemon {
 
 /// The leader's watch over its session: the heartbeat every third of `takeover` (which also keeps
 /// the server's idle timeout away), and the end of the session, which ends the leader's service
-/// group at once by throwing ``Lost``.
+/// group at once: the service ends, which shuts the group down (``lostReason`` says why).
 final class Leadership: Service, Sendable {
     struct Lost: Error {
         let reason: String
     }
 
     let interval: Duration
+    let takeover: Duration
+    let logger: Logger
     private let store = LockedValue<StateStore?>(nil)
+    /// When the session last proved it still leads (attached, or a heartbeat went through).
+    private let confirmedAt = LockedValue<ContinuousClock.Instant>(.now)
+    /// Why leadership ended, once it has.
+    let lostReason = LockedValue<String?>(nil)
     private let ended: AsyncStream<String>
     private let endedContinuation: AsyncStream<String>.Continuation
 
-    init(takeover: Duration) {
+    init(takeover: Duration, logger: Logger) {
+        self.logger = logger
+        self.takeover = takeover
         interval = takeover / 3
         (ended, endedContinuation) = AsyncStream.makeStream(of: String.self)
     }
 
     func attach(_ store: StateStore) {
         self.store.withLock { $0 = store }
+        confirmedAt.withLock { $0 = .now }
+    }
+
+    /// Whether this daemon may still act as the leader: not lost, and confirmed within
+    /// `takeover`. After a stop (SIGSTOP, a frozen VM) the server has ended the session by then,
+    /// so the poller asks this before every call, before the socket's close is even read.
+    var isCurrent: Bool {
+        guard lostReason.withLock({ $0 }) == nil else { return false }
+        let age = ContinuousClock.now - confirmedAt.withLock { $0 }
+        guard age < takeover else {
+            endedContinuation.yield("no heartbeat for \(age.seconds.formatted(.number.precision(.fractionLength(1)))) s (the process was stopped?)")
+            return false
+        }
+        return true
     }
 
     /// Called from the connection's close (any thread).
@@ -82,14 +106,21 @@ final class Leadership: Service, Sendable {
         let ended = self.ended
         do {
             try await cancelWhenGracefulShutdown {
-                try await Self.watch(store: store, interval: interval, ended: ended)
+                try await Self.watch(store: store, interval: interval, ended: ended,
+                                     confirmed: { [confirmedAt = self.confirmedAt] in confirmedAt.withLock { $0 = .now } })
             }
         } catch is CancellationError {
             return
+        } catch let lost as Lost {
+            // Said at once; the group then shuts down gracefully, which stops polling and
+            // delivery at once (cancelling the whole group could outlast its cancellation budget).
+            logger.error("lost leadership: \(lost.reason)")
+            lostReason.withLock { $0 = lost.reason }
         }
     }
 
-    private static func watch(store: StateStore?, interval: Duration, ended: AsyncStream<String>) async throws {
+    private static func watch(store: StateStore?, interval: Duration, ended: AsyncStream<String>,
+                              confirmed: @escaping @Sendable () -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await reason in ended {
@@ -101,6 +132,7 @@ final class Leadership: Service, Sendable {
                     try await Task.sleep(for: interval)
                     do {
                         try await store?.leaderHeartbeat()
+                        confirmed()
                     } catch {
                         throw Lost(reason: "heartbeat failed: \(error)")
                     }
@@ -109,6 +141,22 @@ final class Leadership: Service, Sendable {
             try await group.next()
             group.cancelAll()
         }
+    }
+}
+
+/// The leader's Outposts calls, made only while ``Leadership/isCurrent``.
+struct LeaderGatedSource: OrderSource {
+    let base: any OrderSource
+    let leadership: Leadership
+
+    func getOrder(_ orderId: String) async throws -> Order {
+        guard leadership.isCurrent else { throw CancellationError() }
+        return try await base.getOrder(orderId)
+    }
+
+    func listAllOrders(outpostIdentifierFilter: String?) async throws -> [OrderSummary] {
+        guard leadership.isCurrent else { throw CancellationError() }
+        return try await base.listAllOrders(outpostIdentifierFilter: outpostIdentifierFilter)
     }
 }
 

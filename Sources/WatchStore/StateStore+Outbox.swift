@@ -113,13 +113,13 @@ extension StateStore {
         }
     }
 
-    /// Deliveries, newest first, optionally filtered by state and sink.
+    /// Deliveries, newest first, optionally filtered by state and sink; a negative `limit` lists all.
     public func deliveries(state: DeliveryState? = nil, sink: String? = nil, limit: Int = 1000) throws -> [Delivery] {
         try db.query("""
             SELECT \(Self.deliveryColumns)
             WHERE (CAST(?1 AS TEXT) IS NULL OR d.state = ?1) AND (CAST(?2 AS TEXT) IS NULL OR d.sink = ?2)
             ORDER BY d.id DESC LIMIT ?3
-            """, [state?.rawValue, sink, limit]).map(delivery(from:))
+            """, [state?.rawValue, sink, limit < 0 ? Int64.max : Int64(limit)]).map(delivery(from:))
     }
 
     /// Makes the event's deliveries (to `sink`, or to every sink it had) pending and due now,

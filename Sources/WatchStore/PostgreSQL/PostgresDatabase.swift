@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -62,10 +63,25 @@ public final class PostgresDatabase: SQLDatabase {
     /// The server process serving this session (`pg_backend_pid()`).
     public private(set) var backendPID = 0
 
+    /// The query waiting for its answer (one at a time: the store's actor runs one statement at a
+    /// time). The session's end fails it, so no caller waits on a session that is gone.
+    private let inflight = NIOLockedValueBox<EventLoopPromise<PostgresQueryResult>?>(nil)
+    /// The longest a statement may wait for its answer (a server that stopped answering without
+    /// closing the connection).
+    public var statementTimeout: Duration = .seconds(30)
+
     init(connection: PostgresConnection, location: String, logger: Logger) {
         self.connection = connection
         self.location = location
         self.logger = logger
+        let inflight = self.inflight
+        let gone = StoreError(kind: .sessionLost, message: "\(location): the database session is gone")
+        connection.closeFuture.whenComplete { _ in
+            inflight.withLockedValue { promise in
+                promise?.fail(gone)
+                promise = nil
+            }
+        }
     }
 
     deinit {
@@ -190,8 +206,25 @@ public final class PostgresDatabase: SQLDatabase {
             }
         }
         let text = postgresText(sql)
+        guard !connection.isClosed else {
+            throw StoreError(kind: .sessionLost, message: "\(location): \(Self.summary(sql)): the database session is gone")
+        }
+        let promise = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        inflight.withLockedValue { $0 = promise }
+        connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger).cascade(to: promise)
+        let timeout = connection.eventLoop.scheduleTask(in: .milliseconds(statementTimeout.milliseconds)) {
+            promise.fail(StoreError(kind: .sessionLost,
+                                    message: "\(self.location): \(Self.summary(sql)): no answer within \(self.statementTimeout)"))
+        }
+        defer {
+            timeout.cancel()
+            inflight.withLockedValue { $0 = nil }
+        }
+        if connection.isClosed {
+            promise.fail(StoreError(kind: .sessionLost, message: "\(location): \(Self.summary(sql)): the database session is gone"))
+        }
         do {
-            return try connection.query(PostgresQuery(unsafeSQL: text, binds: bindings), logger: logger).wait()
+            return try promise.futureResult.wait()
         } catch {
             throw Self.describe(error, location: location, context: Self.summary(sql), connecting: false)
         }
