@@ -298,10 +298,9 @@ public final class PostgresDatabase: SQLDatabase {
         }
     }
 
+    /// The first line of a statement, as the SQLite connection says it in messages.
     static func summary(_ sql: String) -> String {
-        let line = sql.split(whereSeparator: \.isNewline).first.map(String.init) ?? sql
-        let trimmed = line.trimmingCharacters(in: .whitespaces)
-        return trimmed.count > 60 ? String(trimmed.prefix(60)) + "…" : trimmed
+        Database.summary(sql)
     }
 
     /// A ``StoreError`` saying what the server (or the network) said; never the password.
