@@ -53,12 +53,10 @@ public func openLeaderStore(_ postgres: PostgresSettings, environment: [String: 
     let session = try PostgresDatabase.connect(options)
     do {
         try session.endSessionWhenIdle(for: postgres.takeover)
-        guard try session.tryLeaderLock() else {
+        guard try session.takeLeadership(holder: leaderName, pid: getpid()) else {
             session.close()
             return nil
         }
-        try PostgresSchema.migrate(session)
-        try session.recordLeader(holder: leaderName, pid: getpid())
         session.onSessionEnd(onSessionEnd)
     } catch {
         session.close()

@@ -221,9 +221,7 @@ final class StandbyService: Service, Sendable {
                     }
                 }
                 guard let session else { continue }
-                if try session.tryLeaderLock() {
-                    try PostgresSchema.migrate(session)
-                    try session.recordLeader(holder: leaderName, pid: getpid())
+                if try session.takeLeadership(holder: leaderName, pid: getpid()) {
                     state.withLock { $0.session = session; $0.leader = leaderName }
                     return
                 }

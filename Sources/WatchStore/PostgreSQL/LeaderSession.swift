@@ -34,6 +34,15 @@ extension PostgresDatabase {
         try execute("SET idle_in_transaction_session_timeout = \(milliseconds)")
     }
 
+    /// Takes leadership if no other session holds it: the lock, then the schema (migrated under
+    /// the lock), then the leader row naming `holder`. `false` when another session leads.
+    public func takeLeadership(holder: String, pid: Int32) throws -> Bool {
+        guard try tryLeaderLock() else { return false }
+        try PostgresSchema.migrate(self)
+        try recordLeader(holder: holder, pid: pid)
+        return true
+    }
+
     /// The leader row, or `nil` when no daemon has led yet (or the schema is not there yet).
     public func leader() throws -> LeaderRecord? {
         guard try scalar("SELECT to_regclass('leader') IS NOT NULL", as: Int.self) == 1 else { return nil }
