@@ -76,6 +76,8 @@ let package = Package(
         .target(name: "WatchEngine", dependencies: [
             "Support", "OutpostsAPI", "WatchModel", "WatchConfig", "WatchStore",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .target(name: "Sinks", dependencies: [
             "Support", "OutpostsAPI", "WatchModel", "WatchConfig", "WatchStore", "CSystemd",
@@ -97,6 +99,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "outpostwatch", dependencies: [
             "OutpostwatchService", "Sinks", "WatchModel",

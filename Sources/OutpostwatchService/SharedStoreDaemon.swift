@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOPosix
 import OutpostsAPI
 import ServiceLifecycle
 import Support
@@ -207,8 +208,13 @@ final class StandbyService: Service, Sendable {
                 if session == nil || session?.isSessionAlive == false {
                     session?.close()
                     session = nil
-                    let connected = try PostgresDatabase.connect(options)
-                    try connected.endSessionWhenIdle(for: takeover)
+                    let (options, takeover) = (self.options, self.takeover)
+                    // Blocking calls on NIO's thread pool, off the event loops that serve /healthz.
+                    let connected = try await NIOThreadPool.singleton.runIfActive {
+                        let connected = try PostgresDatabase.connect(options)
+                        try connected.endSessionWhenIdle(for: takeover)
+                        return connected
+                    }
                     session = connected
                     backoff = .seconds(1)
                     if state.withLock({ $0.lastError }) != nil {
@@ -221,11 +227,13 @@ final class StandbyService: Service, Sendable {
                     }
                 }
                 guard let session else { continue }
-                if try session.takeLeadership(holder: leaderName, pid: getpid()) {
+                let leader = try await NIOThreadPool.singleton.runIfActive { () throws -> String?? in
+                    try session.takeLeadership(holder: leaderName, pid: getpid()) ? nil : .some(try session.leader()?.holder)
+                }
+                guard let leader else {
                     state.withLock { $0.session = session; $0.leader = leaderName }
                     return
                 }
-                let leader = try session.leader()?.holder
                 let changed = state.withLock { state -> Bool in
                     defer { state.leader = leader }
                     return state.leader != leader

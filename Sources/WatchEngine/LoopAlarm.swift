@@ -1,20 +1,24 @@
-import Dispatch
+import NIOCore
+import NIOPosix
 import Synchronization
 
-/// How the poll loop sleeps until its next wake-up (docs/service.md): one dispatch timer per
-/// loop, re-armed for each sleep, and a continuation a completion can resume early. No task is
-/// created per sleep, so a loop woken a hundred times a second costs no task hand-off for it.
+/// How the poll loop sleeps until its next wake-up (docs/service.md, threads): a timer on one of
+/// NIO's event loops (the one running the loop when NIO runs Swift's jobs, so the sleep ends in
+/// that loop's own `epoll_wait` and costs no thread hand-off), and a continuation a completion
+/// can resume early. No task is created per sleep.
 final class LoopAlarm: Sendable {
-    private let waiter = Mutex<CheckedContinuation<Void, Never>?>(nil)
-    private let timer: TimerSource
-
-    init() {
-        timer = TimerSource()
-        timer.setHandler { [weak self] in self?.ring() }
+    private struct State {
+        var waiter: CheckedContinuation<Void, Never>?
+        var timer: Scheduled<Void>?
+        /// Which sleep the timer belongs to: a timer of an earlier sleep that fires late (its
+        /// cancellation raced with it) must not end a later one.
+        var sleep: UInt64 = 0
     }
 
+    private let state = Mutex(State())
+
     deinit {
-        timer.cancel()
+        state.withLock { $0.timer?.cancel() }
     }
 
     /// Suspends until `deadline`, ``ring()`` or the task's cancellation, whichever comes first.
@@ -27,9 +31,21 @@ final class LoopAlarm: Sendable {
                     continuation.resume()
                     return
                 }
-                waiter.withLock { $0 = continuation }
-                let nanoseconds = remaining.components.seconds * 1_000_000_000 + remaining.components.attoseconds / 1_000_000_000
-                timer.arm(after: .nanoseconds(Int(min(nanoseconds, Int64(Int.max / 2)))))
+                let sleep = state.withLock { state -> UInt64 in
+                    state.sleep &+= 1
+                    state.waiter = continuation
+                    return state.sleep
+                }
+                let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? NIOSingletons.posixEventLoopGroup.next()
+                let timer = loop.scheduleTask(in: .nanoseconds(Self.nanoseconds(remaining))) { [weak self] in
+                    self?.ring(sleep: sleep) ?? ()
+                }
+                let stale = state.withLock { state -> Bool in
+                    guard state.sleep == sleep, state.waiter != nil else { return true }
+                    state.timer = timer
+                    return false
+                }
+                if stale { timer.cancel() }
             }
         } onCancel: {
             ring()
@@ -38,32 +54,24 @@ final class LoopAlarm: Sendable {
 
     /// Ends the current sleep now; nothing when the loop is not sleeping.
     func ring() {
-        waiter.withLock { waiter -> CheckedContinuation<Void, Never>? in
-            defer { waiter = nil }
-            return waiter
-        }?.resume()
-    }
-}
-
-/// A `DispatchSourceTimer` re-armed for each sleep; its calls are serialised by the loop (one
-/// sleep at a time) and by Dispatch.
-private final class TimerSource: @unchecked Sendable {
-    private let source = DispatchSource.makeTimerSource(queue: DispatchQueue(label: "outpostwatch.loop-alarm"))
-
-    init() {
-        source.schedule(deadline: .distantFuture)
-        source.activate()
+        ring(sleep: nil)
     }
 
-    func setHandler(_ handler: @escaping @Sendable () -> Void) {
-        source.setEventHandler(handler: handler)
+    private func ring(sleep: UInt64?) {
+        let (waiter, timer) = state.withLock { state -> (CheckedContinuation<Void, Never>?, Scheduled<Void>?) in
+            if let sleep, sleep != state.sleep { return (nil, nil) }
+            defer {
+                state.waiter = nil
+                state.timer = nil
+            }
+            return (state.waiter, state.timer)
+        }
+        if sleep == nil { timer?.cancel() }
+        waiter?.resume()
     }
 
-    func arm(after interval: DispatchTimeInterval) {
-        source.schedule(deadline: .now() + interval, leeway: .milliseconds(1))
-    }
-
-    func cancel() {
-        source.cancel()
+    private static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        return seconds >= Int64.max / 2_000_000_000 ? Int64.max / 2 : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -13,7 +13,7 @@ extension Poller {
         }
         let fingerprint: Int? = if case .order(let order) = result { Self.fingerprint(order) } else { nil }
         if let fingerprint, settledAnswers[orderId] == fingerprint {
-            return await recordUnchanged(orderId)
+            return recordUnchanged(orderId)
         }
         settledAnswers[orderId] = nil
         let store = self.store
@@ -54,18 +54,10 @@ extension Poller {
         }
     }
 
-    /// Records a poll that answered exactly what was committed last: only its time changes.
-    private func recordUnchanged(_ orderId: String) async -> PollSchedule.PollCompletion {
-        let commit = PollCommit(orderId: orderId, polledAt: Date(), succeeded: true, snapshot: nil,
-                                consecutiveFailures: 0, failing: false, notFound: false, lastError: nil,
-                                events: [], onlyPollTimesChanged: true)
-        do {
-            _ = try await store.commit(commit, route: route)
-        } catch {
-            settledAnswers[orderId] = nil
-            onceReport?.failures.append(PollFailure(orderId: orderId, message: "state store: \(error)"))
-            return .storeError
-        }
+    /// Records a poll that answered exactly what was committed last: only its time changes, held
+    /// by the store in memory without a hop to its thread.
+    private func recordUnchanged(_ orderId: String) -> PollSchedule.PollCompletion {
+        store.holdPollTime(orderId, polledAt: Date())
         return .recorded(terminal: nil, failing: false, heldPollTimes: true, answered: true)
     }
 

@@ -28,18 +28,16 @@ extension StateStore {
                              message: "\(path): event \(stray.id) is about order \(stray.order.id), not \(result.orderId)")
         }
         if result.onlyPollTimesChanged && result.events.isEmpty {
-            let earlierSuccess = unwrittenPollTimes[result.orderId]?.succeededAt
-            unwrittenPollTimes[result.orderId] = UnwrittenPollTime(
-                polledAt: result.polledAt, succeededAt: result.succeeded ? result.polledAt : earlierSuccess)
+            heldPollTimes.hold(result.orderId, polledAt: result.polledAt, succeeded: result.succeeded)
             return []
         }
         let snapshotJSON = try result.snapshot.map(Self.encodeSnapshot)
         let recordedAt = Date()
         let successAt: Date? = result.succeeded ? result.polledAt : nil
         let changeAt: Date? = result.events.isEmpty ? nil : result.polledAt
-        let committed: [Event] = try db.transaction {
+        let (committed, written) = try db.transaction { () throws -> ([Event], [String: PollTimeBuffer.Held]) in
             // Held poll times ride along: this transaction pays the fsync anyway.
-            try writePollTimes()
+            let written = try writePollTimes()
             try db.execute("""
                 INSERT INTO orders (order_id, source, active, snapshot, consecutive_failures, failing, not_found,
                                     last_poll_at, last_success_at, last_change_at, last_error, created_at)
@@ -55,10 +53,10 @@ extension StateStore {
                     last_error = excluded.last_error
                 """, [result.orderId, snapshotJSON, result.consecutiveFailures, result.failing, result.notFound,
                       result.polledAt, successAt, changeAt, result.lastError])
-            return try insertEvents(result.events, orderId: result.orderId, recordedAt: recordedAt,
-                                    dueAt: result.polledAt, route: route)
+            return (try insertEvents(result.events, orderId: result.orderId, recordedAt: recordedAt,
+                                     dueAt: result.polledAt, route: route), written)
         }
-        unwrittenPollTimes = [:]
+        heldPollTimes.forget(written)
         return committed
     }
 }

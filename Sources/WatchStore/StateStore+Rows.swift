@@ -10,15 +10,16 @@ extension StateStore {
             throw StoreError(kind: .corrupt, message: "\(path): order has unknown source \(sourceName)")
         }
         let snapshotJSON: String? = try row.get("snapshot")
+        let orderId: String = try row.get("order_id")
         return WatchedOrder(
-            orderId: try row.get("order_id"), label: try row.get("label"), account: try row.get("account"),
+            orderId: orderId, label: try row.get("label"), account: try row.get("account"),
             region: try row.get("region"), source: source,
             active: try row.get("active"), snapshot: try snapshotJSON.map(Self.decodeSnapshot),
             lastSequence: try row.get("last_sequence"), consecutiveFailures: try row.get("consecutive_failures"),
             failing: try row.get("failing"), notFound: try row.get("not_found"),
             lastPollAt: try row.get("last_poll_at"), lastSuccessAt: try row.get("last_success_at"),
             lastChangeAt: try row.get("last_change_at"), lastError: try row.get("last_error"))
-            .withUnwrittenPollTimes(unwrittenPollTimes)
+            .withHeldPollTime(heldPollTimes[orderId])
     }
 
     func delivery(from row: Row) throws -> Delivery {
@@ -85,8 +86,8 @@ extension StateStore {
 
 extension WatchedOrder {
     /// This order as it will be once its held poll times are written.
-    func withUnwrittenPollTimes(_ held: [String: StateStore.UnwrittenPollTime]) -> WatchedOrder {
-        guard let times = held[orderId] else { return self }
+    func withHeldPollTime(_ times: PollTimeBuffer.Held?) -> WatchedOrder {
+        guard let times else { return self }
         var order = self
         order.lastPollAt = times.polledAt
         if let success = times.succeededAt { order.lastSuccessAt = success }

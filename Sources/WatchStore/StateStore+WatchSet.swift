@@ -25,7 +25,7 @@ extension StateStore {
             let orderId: String = try row.get("order_id")
             let stored: Date? = try row.get("last_poll_at")
             return ScheduleEntry(orderId: orderId, status: try row.get("status"), failing: try row.get("failing"),
-                                 lastPollAt: unwrittenPollTimes[orderId]?.polledAt ?? stored)
+                                 lastPollAt: heldPollTimes[orderId]?.polledAt ?? stored)
         }
     }
 

@@ -31,17 +31,14 @@ public actor StateStore {
     /// Whether the store is the shared PostgreSQL one.
     public nonisolated let isShared: Bool
     let db: any SQLDatabase
-    /// Poll times of quiet polls (``PollCommit/onlyPollTimesChanged``) not written yet. An
-    /// unchanged poll is by far the most common result; writing its two timestamps in a
-    /// transaction of its own would cost an fsync per poll. They are written with the next
-    /// transaction or by ``flushPollTimes()``; a crash loses at most these timestamps, never a
-    /// state, an event or a delivery. Reads through this store see them at once.
-    var unwrittenPollTimes: [String: UnwrittenPollTime] = [:]
+    /// The store's own thread: its blocking calls never hold a thread the polls and HTTP need.
+    private nonisolated let executor = StoreExecutor()
 
-    struct UnwrittenPollTime {
-        var polledAt: Date
-        var succeededAt: Date?
+    public nonisolated var unownedExecutor: UnownedSerialExecutor {
+        executor.asUnownedSerialExecutor()
     }
+    /// Poll times of quiet polls not written yet (``holdPollTime(_:polledAt:)``).
+    nonisolated let heldPollTimes = PollTimeBuffer()
 
     /// Opens (creating if needed) and migrates the database at `path`.
     ///
@@ -104,6 +101,10 @@ public actor StateStore {
         try session.leaderHeartbeat()
     }
 
+    deinit {
+        executor.shutdown()
+    }
+
     /// Writes the unwritten poll times, then closes the connection; later calls throw `.misuse`.
     /// Closing also happens on deinit (without that write).
     public func close() {
@@ -112,23 +113,32 @@ public actor StateStore {
     }
 
     /// Whether poll times are held in memory, waiting for ``flushPollTimes()``.
-    public var hasUnwrittenPollTimes: Bool { !unwrittenPollTimes.isEmpty }
+    public nonisolated var hasUnwrittenPollTimes: Bool { !heldPollTimes.isEmpty }
+
+    /// A poll of `orderId` at `polledAt` that answered exactly what is stored: only its time
+    /// changes, held in memory (no hop to the store's thread, no transaction) until the next
+    /// transaction or ``flushPollTimes()`` writes it. Reads through this store see it at once.
+    public nonisolated func holdPollTime(_ orderId: String, polledAt: Date) {
+        heldPollTimes.hold(orderId, polledAt: polledAt, succeeded: true)
+    }
 
     /// Writes the poll times of quiet polls held in memory, in one transaction.
     public func flushPollTimes() throws {
-        guard !unwrittenPollTimes.isEmpty else { return }
-        try db.transaction { try writePollTimes() }
-        unwrittenPollTimes = [:]
+        guard !heldPollTimes.isEmpty else { return }
+        let written = try db.transaction { try writePollTimes() }
+        heldPollTimes.forget(written)
     }
 
-    /// The poll-time updates, inside the caller's transaction; the caller clears the buffer once
-    /// that transaction has committed.
-    func writePollTimes() throws {
-        for (orderId, times) in unwrittenPollTimes {
+    /// The poll-time updates, inside the caller's transaction; returns what it wrote, which the
+    /// caller forgets (``PollTimeBuffer/forget(_:)``) once that transaction has committed.
+    func writePollTimes() throws -> [String: PollTimeBuffer.Held] {
+        let held = heldPollTimes.snapshot()
+        for (orderId, times) in held {
             try db.execute("""
                 UPDATE orders SET last_poll_at = ?1, last_success_at = coalesce(?2, last_success_at)
                 WHERE order_id = ?3
                 """, [times.polledAt, times.succeededAt, orderId])
         }
+        return held
     }
 }

@@ -23,10 +23,11 @@ struct Outpostwatch: AsyncParsableCommand {
                       Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self, Timeline.self,
                       MigrateStore.self])
 
-    /// The entry point: NIO's event loops run Swift concurrency's jobs too when
-    /// `OUTPOSTWATCH_NIO_EXECUTOR=1` (an experiment measured by `make bench`), then the command.
+    /// The entry point: NIO's event loops run Swift concurrency's jobs too, so an answer is
+    /// handled on the thread that read it (docs/service.md, threads; `OUTPOSTWATCH_NIO_EXECUTOR=0`
+    /// keeps Swift's own pool, for comparison), then the command.
     static func main() async {
-        if ProcessInfo.processInfo.environment["OUTPOSTWATCH_NIO_EXECUTOR"] == "1" {
+        if ProcessInfo.processInfo.environment["OUTPOSTWATCH_NIO_EXECUTOR"] != "0" {
             NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
         await main(nil)

@@ -21,26 +21,21 @@ import WatchStore
             try #require(FileManager.default.createFile(atPath: log, contents: nil))
             try await StateStore(path: path).close()   // the parent's reader needs the file to exist
 
-            let child = Process()
-            child.executableURL = URL(fileURLWithPath: CommandLine.arguments[0])
-            child.arguments = ["--testing-library", "swift-testing", "--filter", "sigkillMidCommitLosesNothingCommitted"]
-            child.environment = environment.merging([Self.childVariable: "\(path)|\(log)"]) { $1 }
-            child.standardOutput = FileHandle.nullDevice
-            child.standardError = FileHandle.nullDevice
-            try child.run()
+            let child = try ChildProcess(CommandLine.arguments[0],
+                                         ["--testing-library", "swift-testing", "--filter", "sigkillMidCommitLosesNothingCommitted"],
+                                         environment: environment.merging([Self.childVariable: "\(path)|\(log)"]) { $1 })
 
             // Wait until the child has committed a good number of polls, then kill it at a random instant.
             let reader = try StateStore(path: path, readOnly: true)
             let deadline = ContinuousClock.now + .seconds(30)
             while try await reader.watchedOrder(Sample.orderA)?.lastSequence ?? 0 < 150 {
-                try #require(child.isRunning, "the child writer exited early (status \(child.terminationStatus))")
+                try #require(child.isRunning, "the child writer exited early (wait status \(child.waitStatus ?? -1))")
                 try #require(ContinuousClock.now < deadline, "the child writer made no progress in 30 s")
                 try await Task.sleep(for: .milliseconds(5))
             }
             try await Task.sleep(for: .microseconds(Int.random(in: 0...20_000)))
-            kill(child.processIdentifier, SIGKILL)
-            child.waitUntilExit()
-            #expect(child.terminationReason == .uncaughtSignal && child.terminationStatus == SIGKILL)
+            kill(child.pid, SIGKILL)
+            #expect(ChildProcess.signal(of: try await child.exit()) == SIGKILL)
             await reader.close()
 
             let reported = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init)

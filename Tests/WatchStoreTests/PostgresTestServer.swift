@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import WatchStore
 
@@ -10,17 +11,19 @@ final class PostgresTestServer: @unchecked Sendable {
     let port: Int
     let directory: String
 
-    /// `nil` (with the reason) when no server can start here; tests fail under CI=true.
-    nonisolated(unsafe) static var sharedResult: Result<PostgresTestServer, any Error>?
-    static let lock = NSLock()
+    /// The one server of the process (or why none can start here; tests fail under CI=true),
+    /// started once by the first caller, awaited by the others.
+    private static let starting = Mutex<Task<PostgresTestServer, any Error>?>(nil)
 
-    static func shared() throws -> PostgresTestServer {
-        lock.lock()
-        defer { lock.unlock() }
-        if let sharedResult { return try sharedResult.get() }
-        let result = Result { try PostgresTestServer() }
-        sharedResult = result
-        return try result.get()
+    /// Starting takes seconds (initdb): it runs off the shared threads (``offThePool(_:)``).
+    static func shared() async throws -> PostgresTestServer {
+        let task = starting.withLock { task in
+            if let task { return task }
+            let started = Task { try await offThePool { try PostgresTestServer() } }
+            task = started
+            return started
+        }
+        return try await task.value
     }
 
     private init() throws {
@@ -48,13 +51,16 @@ final class PostgresTestServer: @unchecked Sendable {
         PostgresConnectOptions(host: "127.0.0.1", port: port, user: user, password: password, database: database, tls: .disable)
     }
 
-    /// A fresh, empty database; dropped by `drop`.
-    func createDatabase() throws -> String {
-        let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
-        let admin = try PostgresDatabase.connect(options(database: "postgres"))
-        defer { admin.close() }
-        try admin.execute("CREATE DATABASE \(name)")
-        return name
+    /// A fresh, empty database; dropped by `drop`. `CREATE DATABASE` takes a while and the tests
+    /// of both backends ask for one at once: off the cooperative pool.
+    func createDatabase() async throws -> String {
+        try await offThePool { [self] in
+            let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let admin = try PostgresDatabase.connect(options(database: "postgres"))
+            defer { admin.close() }
+            try admin.execute("CREATE DATABASE \(name)")
+            return name
+        }
     }
 
     func drop(_ name: String) {
@@ -98,13 +104,36 @@ func withStore<T>(_ backend: StoreBackend, _ body: (StateStore, String) async th
             await store.close()
             return result
         case .postgres:
-            let server = try PostgresTestServer.shared()
-            let name = try server.createDatabase()
-            defer { server.drop(name) }
-            let store = try StateStore(postgres: try PostgresDatabase.connect(server.options(database: name)), migrate: true)
-            let result = try await body(store, dir)
-            await store.close()
-            return result
+            let server = try await PostgresTestServer.shared()
+            let name = try await server.createDatabase()
+            do {
+                let store = try await offThePool {
+                    try StateStore(postgres: try PostgresDatabase.connect(server.options(database: name)), migrate: true)
+                }
+                let result = try await body(store, dir)
+                await store.close()
+                await offThePool { server.drop(name) }
+                return result
+            } catch {
+                await offThePool { server.drop(name) }
+                throw error
+            }
         }
+    }
+}
+
+/// Runs blocking `work` (a process, a server's answer awaited synchronously) on a thread of its
+/// own: the test process has two cooperative threads and, on two cores, as few Dispatch worker
+/// threads (which Foundation's `Process` and the tests' timers need), and every other test needs
+/// them meanwhile.
+func offThePool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try work() }) }
+    }
+}
+
+func offThePool(_ work: @escaping @Sendable () -> Void) async {
+    await withCheckedContinuation { continuation in
+        Thread.detachNewThread { work(); continuation.resume() }
     }
 }

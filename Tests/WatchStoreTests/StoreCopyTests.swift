@@ -49,8 +49,8 @@ import WatchStore
             await sqliteStore.close()
             #expect(expected.history.count == 3 && expected.deliveries.count == 6)
 
-            let server = try PostgresTestServer.shared()
-            let name = try server.createDatabase()
+            let server = try await PostgresTestServer.shared()
+            let name = try await server.createDatabase()
             defer { server.drop(name) }
 
             let source = try Database(path: path, mode: .readOnly)
@@ -94,8 +94,8 @@ import WatchStore
             try old.exec("PRAGMA user_version = 1")
             old.close()
 
-            let server = try PostgresTestServer.shared()
-            let name = try server.createDatabase()
+            let server = try await PostgresTestServer.shared()
+            let name = try await server.createDatabase()
             defer { server.drop(name) }
             let source = try Database(path: path, mode: .readOnly)
             defer { source.close() }

@@ -115,3 +115,51 @@ enum Sample {
     /// Routes every event to the two sinks of a typical config.
     static let twoSinks: @Sendable (Event) -> [String] = { _ in ["journald", "ops"] }
 }
+
+/// A child process started with posix_spawn and reaped by the test itself, never by Foundation's
+/// `Process`, whose `waitUntilExit` spins a run loop on a cooperative thread and was seen to miss
+/// a child's death while the test process's two cooperative threads were busy.
+final class ChildProcess {
+    let pid: pid_t
+    /// The raw wait status, once the child has been reaped.
+    private(set) var waitStatus: Int32?
+
+    /// Starts `executable` with `arguments` and `environment`, output to /dev/null.
+    init(_ executable: String, _ arguments: [String], environment: [String: String]) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, &actions, nil, argv, envp)
+        guard result == 0 else {
+            throw StoreError(kind: .cannotOpen, message: "cannot start \(executable): error \(result)")
+        }
+        self.pid = pid
+    }
+
+    /// Whether the child still runs (reaps it when it has ended).
+    var isRunning: Bool {
+        guard waitStatus == nil else { return false }
+        var status: Int32 = 0
+        guard waitpid(pid, &status, WNOHANG) == pid else { return true }
+        waitStatus = status
+        return false
+    }
+
+    /// Waits for the child to end, without holding the calling thread.
+    func exit() async throws -> Int32 {
+        while isRunning { try await Task.sleep(for: .milliseconds(5)) }
+        return waitStatus!
+    }
+
+    /// The signal that ended the child, if one did.
+    static func signal(of status: Int32) -> Int32? {
+        status & 0x7f != 0 && status & 0x7f != 0x7f ? status & 0x7f : nil
+    }
+}

@@ -47,8 +47,10 @@ public struct PostgresConnectOptions: Sendable {
 
 /// One PostgreSQL session, used synchronously by the store's actor (see ``SQLDatabase``).
 ///
-/// Every call waits for its answer: the store's SQL is short and runs on the store's actor,
-/// never on a NIO event loop. A session the server ended (a restart, `pg_terminate_backend`,
+/// Every call waits for its answer: the store's SQL is short and runs on the store's own thread
+/// (``StoreExecutor``). Sessions live on an event loop of their own (``sessionLoop``), so a
+/// caller that blocks on a shared event loop (a command, where NIO runs Swift's jobs: see
+/// docs/service.md, threads) stalls only itself, never the session it waits for. A session the server ended (a restart, `pg_terminate_backend`,
 /// `idle_session_timeout`) turns every later call into `.sessionLost`; it never reconnects by
 /// itself, because leadership lives on the session (docs/high-availability.md).
 public final class PostgresDatabase: SQLDatabase {
@@ -88,6 +90,10 @@ public final class PostgresDatabase: SQLDatabase {
         if !closed { let _: EventLoopFuture<Void> = connection.close() }
     }
 
+    /// The event loop every PostgreSQL session of the process runs on: not one of the shared
+    /// loops that run the polls, the HTTP exchanges and (by default) Swift's jobs.
+    static let sessionLoop: any EventLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+
     /// Connects and checks the session with a first query. Errors name the server, never the password.
     public static func connect(_ options: PostgresConnectOptions, logger: Logger = Logger(label: "outpostwatch.postgres")) throws
         -> PostgresDatabase {
@@ -102,8 +108,8 @@ public final class PostgresDatabase: SQLDatabase {
         let connection: PostgresConnection
         do {
             connection = try PostgresConnection.connect(
-                on: MultiThreadedEventLoopGroup.singleton.next(), configuration: configuration,
-                id: 1, logger: quiet).wait()
+                on: sessionLoop, configuration: configuration,
+                id: 1, logger: quiet).blockingWait()
         } catch {
             throw describe(error, location: options.redacted, context: "connect", connecting: true)
         }
@@ -186,7 +192,7 @@ public final class PostgresDatabase: SQLDatabase {
         guard !closed else { return }
         closed = true
         let done: EventLoopFuture<Void> = connection.close()
-        try? done.wait()
+        _ = try? done.blockingWait()
     }
 
     // MARK: Running
@@ -224,7 +230,7 @@ public final class PostgresDatabase: SQLDatabase {
             promise.fail(StoreError(kind: .sessionLost, message: "\(location): \(Self.summary(sql)): the database session is gone"))
         }
         do {
-            return try promise.futureResult.wait()
+            return try promise.futureResult.blockingWait()
         } catch {
             throw Self.describe(error, location: location, context: Self.summary(sql), connecting: false)
         }
@@ -348,3 +354,27 @@ public final class PostgresDatabase: SQLDatabase {
 // A session is used by one owner at a time: the standby loop, then the leader's store it is
 // handed to (docs/high-availability.md); never by two at once.
 extension PostgresDatabase: @unchecked Sendable {}
+
+extension EventLoopFuture {
+    /// Blocks the calling thread until the future completes, on any thread but the future's own
+    /// loop: unlike `wait()`, which refuses every event loop thread, this may run on a shared
+    /// loop, since the sessions' loop is another (``PostgresDatabase/sessionLoop``).
+    func blockingWait() throws -> Value {
+        precondition(!eventLoop.inEventLoop, "a PostgreSQL call on the sessions' own event loop")
+        let outcome = Outcome<Value>()
+        whenComplete { result in
+            outcome.done.lock()
+            outcome.result = result
+            outcome.done.unlock(withValue: true)
+        }
+        outcome.done.lock(whenValue: true)
+        defer { outcome.done.unlock() }
+        return try outcome.result!.get()
+    }
+}
+
+/// The result ``EventLoopFuture/blockingWait()`` waits for, handed over under its lock.
+private final class Outcome<Value>: @unchecked Sendable {
+    let done = ConditionLock(value: false)
+    var result: Result<Value, any Error>?
+}
