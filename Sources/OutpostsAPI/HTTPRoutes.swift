@@ -128,8 +128,11 @@ public struct HTTPRoutes: HTTPTransport {
         for client in uniqueClients { try? await client.shutdown() }
     }
 
-    public func syncShutdown() throws {
-        for client in uniqueClients { try? client.syncShutdown() }
+    /// Starts closing every client without waiting: for a synchronous caller that gives up
+    /// (a config error at start), which may run on an event loop, where blocking is refused
+    /// (docs/service.md, threads).
+    public func shutdownWithoutWaiting() {
+        for client in uniqueClients { client.shutdown { _ in } }
     }
 
     private var uniqueClients: [HTTPClient] {

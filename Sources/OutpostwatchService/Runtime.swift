@@ -96,13 +96,13 @@ public final class Runtime: Sendable {
             // The leader's store comes from the daemon (docs/high-availability.md); a command opens its own.
             self.store = try store ?? openCommandStore(settings.storage, readOnly: false, environment: environment)
         } catch let error as CABundle.LoadError {
-            try? httpClient.syncShutdown()
+            httpClient.shutdownWithoutWaiting()
             throw CommandFailure(.config, "\(configPath): [aws] \(error)")
         } catch let failure as CommandFailure {
-            try? httpClient.syncShutdown()
+            httpClient.shutdownWithoutWaiting()
             throw failure
         } catch {
-            try? httpClient.syncShutdown()
+            httpClient.shutdownWithoutWaiting()
             throw CommandFailure(.failure, "cannot open the state database: \(error)")
         }
         self.httpClient = httpClient
@@ -118,7 +118,7 @@ public final class Runtime: Sendable {
             self.sinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable, httpClient: httpClient,
                                      environment: environment, credentials: credentials)
         } catch {
-            try? httpClient.syncShutdown()
+            httpClient.shutdownWithoutWaiting()
             throw CommandFailure(.config, "\(configPath): \(error)")
         }
     }
