@@ -42,6 +42,8 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
+        // glibc's malloc.h (mallopt), part of libc: nothing to link.
+        .systemLibrary(name: "CMalloc"),
 
         .target(name: "Support"),
         .target(name: "OutpostsAPI", dependencies: [
@@ -102,7 +104,7 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
         ]),
         .executableTarget(name: "outpostwatch", dependencies: [
-            "OutpostwatchService", "Sinks", "WatchModel",
+            "OutpostwatchService", "Sinks", "WatchModel", "CMalloc",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "NIOCore", package: "swift-nio"),

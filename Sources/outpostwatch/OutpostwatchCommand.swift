@@ -6,6 +6,9 @@ import NIOPosix
 import OutpostwatchService
 import Sinks
 import WatchModel
+#if canImport(CMalloc)
+import CMalloc
+#endif
 
 /// `outpostwatch`: the command line of docs/cli.md. Argument parsing only; the work is in
 /// `OutpostwatchService.Commands`, `Daemon`, `Simulate` and `Demo`.
@@ -27,6 +30,7 @@ struct Outpostwatch: AsyncParsableCommand {
     /// handled on the thread that read it (docs/service.md, threads; `OUTPOSTWATCH_NIO_EXECUTOR=0`
     /// keeps Swift's own pool, for comparison), then the command.
     static func main() async {
+        limitMallocArenas()
         if ProcessInfo.processInfo.environment["OUTPOSTWATCH_NIO_EXECUTOR"] != "0" {
             NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
         }
@@ -252,4 +256,16 @@ struct Demo: AsyncParsableCommand {
             try await DemoCommand.run(speed: speed, keep: keep, color: !noColor)
         }
     }
+}
+
+/// At most two malloc arenas, unless `MALLOC_ARENA_MAX` says otherwise: glibc gives each thread
+/// that allocates under contention an arena of its own, and memory freed in one is not reused by
+/// another, so the event loops and the store's thread each kept megabytes of their own
+/// (docs/service.md, threads).
+private func limitMallocArenas() {
+    #if canImport(CMalloc)
+    if ProcessInfo.processInfo.environment["MALLOC_ARENA_MAX"] == nil {
+        _ = mallopt(M_ARENA_MAX, 2)
+    }
+    #endif
 }
