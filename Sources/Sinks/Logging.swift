@@ -185,6 +185,6 @@ extension ISO8601 {
     /// Always with milliseconds: log lines line up and sort.
     static func formatMillis(_ date: Date) -> String {
         // Not `.time(includingFractionalSeconds:)`: on a full style that drops the date part.
-        Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!).format(date)
+        Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt).format(date)
     }
 }

@@ -342,7 +342,7 @@ public enum ISO8601 {
         return Date(timeIntervalSince1970: (date.timeIntervalSince1970 * 1_000_000).rounded() / 1_000_000)
     }
 
-    private static let utc = TimeZone(identifier: "UTC")!
+    private static let utc = TimeZone.gmt
     private static let whole = Date.ISO8601FormatStyle(timeZone: utc)
     private static let fractional = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: utc)
 }

@@ -101,7 +101,8 @@ import WatchStore
             let asked = ContinuousClock.now
             loop.cancel()
             try await loop.value
-            #expect(ContinuousClock.now - asked < .seconds(3), "shutdown must not wait for the hung call")
+            // Half the 30 s hang: proves shutdown did not wait for it, with room for a loaded machine.
+            #expect(ContinuousClock.now - asked < .seconds(15), "shutdown must not wait for the hung call")
             #expect(try await store.history(orderId: Self.orderId).isEmpty)
         }
     }
