@@ -37,7 +37,7 @@ final class LoopAlarm: Sendable {
                     return state.sleep
                 }
                 let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? NIOSingletons.posixEventLoopGroup.next()
-                let timer = loop.scheduleTask(in: .nanoseconds(Self.nanoseconds(remaining))) { [weak self] in
+                let timer = loop.scheduleTask(in: TimeAmount(remaining)) { [weak self] in
                     self?.ring(sleep: sleep) ?? ()
                 }
                 let stale = state.withLock { state -> Bool in
@@ -68,10 +68,5 @@ final class LoopAlarm: Sendable {
         }
         if sleep == nil { timer?.cancel() }
         waiter?.resume()
-    }
-
-    private static func nanoseconds(_ duration: Duration) -> Int64 {
-        let (seconds, attoseconds) = duration.components
-        return seconds >= Int64.max / 2_000_000_000 ? Int64.max / 2 : seconds * 1_000_000_000 + attoseconds / 1_000_000_000
     }
 }

@@ -28,7 +28,7 @@ extension StateStore {
                              message: "\(path): event \(stray.id) is about order \(stray.order.id), not \(result.orderId)")
         }
         if result.onlyPollTimesChanged && result.events.isEmpty {
-            heldPollTimes.hold(result.orderId, polledAt: result.polledAt, succeeded: result.succeeded)
+            holdPollTime(result.orderId, polledAt: result.polledAt, succeeded: result.succeeded)
             return []
         }
         let snapshotJSON = try result.snapshot.map(Self.encodeSnapshot)

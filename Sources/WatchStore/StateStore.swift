@@ -37,7 +37,7 @@ public actor StateStore {
     public nonisolated var unownedExecutor: UnownedSerialExecutor {
         executor.asUnownedSerialExecutor()
     }
-    /// Poll times of quiet polls not written yet (``holdPollTime(_:polledAt:)``).
+    /// Poll times of quiet polls not written yet (``holdPollTime(_:polledAt:succeeded:)``).
     nonisolated let heldPollTimes = PollTimeBuffer()
 
     /// Opens (creating if needed) and migrates the database at `path`.
@@ -118,8 +118,8 @@ public actor StateStore {
     /// A poll of `orderId` at `polledAt` that answered exactly what is stored: only its time
     /// changes, held in memory (no hop to the store's thread, no transaction) until the next
     /// transaction or ``flushPollTimes()`` writes it. Reads through this store see it at once.
-    public nonisolated func holdPollTime(_ orderId: String, polledAt: Date) {
-        heldPollTimes.hold(orderId, polledAt: polledAt, succeeded: true)
+    public nonisolated func holdPollTime(_ orderId: String, polledAt: Date, succeeded: Bool = true) {
+        heldPollTimes.hold(orderId, polledAt: polledAt, succeeded: succeeded)
     }
 
     /// Writes the poll times of quiet polls held in memory, in one transaction.
