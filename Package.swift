@@ -45,7 +45,10 @@ let package = Package(
         // glibc's malloc.h (mallopt), part of libc: nothing to link.
         .systemLibrary(name: "CMalloc"),
 
-        .target(name: "Support"),
+        .target(name: "Support", dependencies: [
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+        ]),
         .target(name: "OutpostsAPI", dependencies: [
             "Support",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -121,6 +124,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio")]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "WatchModelTests", dependencies: ["WatchModel"]),
         .testTarget(name: "WatchConfigTests", dependencies: ["WatchConfig"]),
         .testTarget(name: "WatchStoreTests", dependencies: ["WatchStore", "WatchModel"]),

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import Support
 
 /// A client for the two Outposts calls outpostwatch needs, GetOrder and ListOrders.
 ///
@@ -203,7 +204,7 @@ public final class OutpostsClient: Sendable {
             let delay = backoff.delay(afterAttempt: attempt)
             logger.debug("Outposts \(operation) attempt \(attempt) failed, retrying",
                          metadata: ["error": "\(error)", "delay": "\(delay)"])
-            try await Task.sleep(for: delay)
+            try await LoopSleep.sleep(for: delay)
             // A caller with a rate limit counts the retry against it (see RetryPacer).
             await Self.retryPacer?.beforeRetry(after: error)
             attempt += 1

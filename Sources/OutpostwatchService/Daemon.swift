@@ -244,7 +244,7 @@ struct RetentionService: Service {
                 }
                 // Cancelled at shutdown: the loop ends quietly; a thrown CancellationError would
                 // end the service group "with an error" at every normal stop.
-                try? await Task.sleep(for: .seconds(3600))
+                try? await LoopSleep.sleep(for: .seconds(3600))
             }
         }
     }

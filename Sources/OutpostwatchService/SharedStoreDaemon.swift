@@ -130,7 +130,7 @@ final class Leadership: Service, Sendable {
             }
             group.addTask {
                 while true {
-                    try await Task.sleep(for: interval)
+                    try await LoopSleep.sleep(for: interval)
                     do {
                         try await store?.leaderHeartbeat()
                         confirmed()
@@ -242,7 +242,7 @@ final class StandbyService: Service, Sendable {
                 if changed {
                     logger.info("standing by", metadata: ["leader": "\(leader ?? "unknown")"])
                 }
-                try? await Task.sleep(for: retry)
+                try? await LoopSleep.sleep(for: retry)
             } catch {
                 session?.close()
                 session = nil
@@ -255,7 +255,7 @@ final class StandbyService: Service, Sendable {
                     logger.error("cannot use the shared store: \(message); retrying")
                 }
                 notifier.status("standby, store unavailable: \(message)")
-                try? await Task.sleep(for: backoff)
+                try? await LoopSleep.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(10))
             }
         }

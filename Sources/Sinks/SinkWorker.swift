@@ -125,7 +125,7 @@ struct SinkWorker: Sendable {
                             followUp.rearm = followUp.rearm || expedited.rearm
                         }
                         if followUp.rearm { rearm.bump() }
-                        if let pause = followUp.pause { try? await Task.sleep(for: pause) }
+                        if let pause = followUp.pause { try? await LoopSleep.sleep(for: pause) }
                     }
                 }
             }

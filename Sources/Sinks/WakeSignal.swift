@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// A wake-up that cannot be lost: a generation counter plus waiters.
 ///
@@ -31,7 +32,7 @@ final class WakeSignal: @unchecked Sendable {
         guard let timeout else { return await waitForBump(after: seen) }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.waitForBump(after: seen) }
-            group.addTask { try? await Task.sleep(for: timeout) }
+            group.addTask { try? await LoopSleep.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
         }

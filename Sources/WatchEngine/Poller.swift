@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OutpostsAPI
+import Support
 import WatchConfig
 import WatchModel
 import WatchStore
@@ -291,7 +292,7 @@ public actor Poller {
     func paceRetry(after error: OutpostsError) async {
         if error.kind == .throttling { schedule.throttled(now: .now) }
         while !Task.isCancelled, let at = schedule.acquireRetryToken(now: .now) {
-            try? await Task.sleep(until: at, clock: .continuous)
+            try? await LoopSleep.sleep(until: at)
         }
     }
 

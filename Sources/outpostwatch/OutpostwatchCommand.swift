@@ -26,15 +26,39 @@ struct Outpostwatch: AsyncParsableCommand {
                       Redeliver.self, TestSink.self, Simulate.self, Demo.self, Assets.self, Timeline.self,
                       MigrateStore.self])
 
-    /// The entry point: NIO's event loops run Swift concurrency's jobs too, so an answer is
-    /// handled on the thread that read it (docs/service.md, threads; `OUTPOSTWATCH_NIO_EXECUTOR=0`
-    /// keeps Swift's own pool, for comparison), then the command.
+    /// The entry point: the arguments are parsed first, because the command decides how many
+    /// event loops the process runs (``eventLoops(for:)``); then NIO's event loops run Swift
+    /// concurrency's jobs too, so an answer is handled on the thread that read it
+    /// (docs/service.md, threads; `OUTPOSTWATCH_NIO_EXECUTOR=0` keeps Swift's own pool, for
+    /// comparison), then the command.
     static func main() async {
         limitMallocArenas()
-        if ProcessInfo.processInfo.environment["OUTPOSTWATCH_NIO_EXECUTOR"] != "0" {
-            NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+        do {
+            var command = try parseAsRoot()
+            let environment = ProcessInfo.processInfo.environment
+            if environment["NIO_SINGLETON_GROUP_LOOP_COUNT"] == nil {
+                NIOSingletons.groupLoopCountSuggestion = eventLoops(for: command)
+            }
+            if environment["OUTPOSTWATCH_NIO_EXECUTOR"] != "0" {
+                NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()
+            }
+            if var command = command as? AsyncParsableCommand {
+                try await command.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
         }
-        await main(nil)
+    }
+
+    /// Event loops (threads) for a command: one for the daemon and every other command, whose
+    /// work is waiting on the network (a poll's answer takes tens of milliseconds), so nothing
+    /// is handed from one loop's thread to another's; one per core for the simulator, a server
+    /// that answers many clients at once. NIO's own `NIO_SINGLETON_GROUP_LOOP_COUNT=N` in the
+    /// environment overrides it (docs/service.md, threads).
+    static func eventLoops(for command: any ParsableCommand) -> Int {
+        command is Simulate ? System.coreCount : 1
     }
 
     /// Runs a command body, turning ``CommandFailure`` into its message and exit status.

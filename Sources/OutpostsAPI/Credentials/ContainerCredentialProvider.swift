@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import Support
 
 /// Credentials from the ECS task role endpoint (or EKS Pod Identity / any container credential
 /// agent speaking the same protocol).
@@ -53,7 +54,7 @@ public struct ContainerCredentialProvider: CredentialSource {
         }
         var lastError: CredentialError?
         for attempt in 1...attempts {
-            if attempt > 1 { try await Task.sleep(for: retryDelay) }
+            if attempt > 1 { try await LoopSleep.sleep(for: retryDelay) }
             var request = HTTPClientRequest(url: url)
             request.method = .GET
             request.headers.add(name: "Accept", value: "application/json")

@@ -82,7 +82,7 @@ public struct STSClient: Sendable {
                 // Full jitter, as the SDKs' standard retry mode.
                 let cap = retryBaseDelay * (1 << min(attempt - 2, 4))
                 let millis = Int(cap.milliseconds)
-                try await Task.sleep(for: .milliseconds(Int.random(in: 0...max(millis, 1))))
+                try await LoopSleep.sleep(for: .milliseconds(Int.random(in: 0...max(millis, 1))))
             }
             var headers = [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")]
             if let signingCredentials {

@@ -1,4 +1,5 @@
 import Foundation
+import Support
 
 /// How an AWS sink slows down while AWS throttles it (docs/delivery.md): after a throttled call
 /// the sink's next calls wait, 0.5 s after the first throttle, doubling while throttling goes on,
@@ -41,7 +42,7 @@ package actor ThrottleGate {
     /// Waits out a throttling pause, if one is on (returns early when the task is cancelled).
     package func waitTurn() async {
         while let wait = pacing.wait(now: .now) {
-            do { try await Task.sleep(for: wait) } catch { return }
+            do { try await LoopSleep.sleep(for: wait) } catch { return }
         }
     }
 
