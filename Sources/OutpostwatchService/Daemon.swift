@@ -94,9 +94,9 @@ public final class Daemon: Sendable {
             onStatus: { status in notifier.status(Daemon.statusLine(status)) },
             heartbeatInterval: min(notifier.watchdogInterval ?? .seconds(5), .seconds(5)))
 
-        // READY=1 once the store is open and the schedule loaded (the poller keeps it for run()).
+        // The store is open and the schedule loaded (the poller keeps it for run()); READY=1
+        // follows once the signal handlers are in place (ReloadService.run).
         let loaded = try await poller.loadSchedule()
-        notifier.ready(status: Daemon.statusLine(loaded))
         logger.info("outpostwatch started", metadata: [
             "orders": "\(loaded.watching)", "config": "\(configPath)",
             "accounts": "\(settings.accounts.map(\.name).joined(separator: ","))",
@@ -275,6 +275,10 @@ package struct ReloadService: Service {
 
     package func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
+        // READY=1 only now: the service group traps SIGTERM and SIGINT before it starts its
+        // services, and SIGHUP is trapped above, so a reload or a stop sent the moment systemd
+        // sees READY=1 is handled instead of ending the process by the signal's default action.
+        notifier.ready(status: Daemon.statusLine(await poller.status()))
         await cancelWhenGracefulShutdown {
             for await _ in signals {
                 notifier.reloading()

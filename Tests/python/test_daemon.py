@@ -110,6 +110,35 @@ def test_notify_ready_status_watchdog_reload_stopping(binary, simulator, tmp_pat
         notify.close()
 
 
+def test_signals_sent_the_moment_ready_arrives_are_handled(binary, simulator, tmp_path):
+    """systemd may send a reload or a stop the moment it sees READY=1: the daemon must have its
+    handlers in place by then (docs/service.md), not die of the signal's default action. Each
+    round sends the signal within a millisecond of READY=1; the last stops it the same way."""
+    config = write_config(tmp_path / "c.toml", simulator.url, tmp_path / "s.db", journald=False)
+    for round_ in range(4):
+        proc, notify = start_daemon(binary, config, tmp_path)
+        try:
+            wait_for(lambda: notify.has("READY=1"), interval=0.0005, what="READY=1")
+            if round_ < 3:
+                before = len(notify.messages)
+                proc.send_signal(signal.SIGHUP)
+                wait_for(lambda: proc.poll() is not None or any("READY=1" in m for _, m in notify.messages[before:]),
+                         what=f"READY=1 after a reload sent at READY=1 (round {round_ + 1})")
+                assert proc.poll() is None, f"the daemon died of a SIGHUP sent at READY=1: {proc.returncode}"
+                before = len(notify.messages)
+                proc.send_signal(signal.SIGHUP)
+                wait_for(lambda: any("READY=1" in m for _, m in notify.messages[before:]), interval=0.0005,
+                         what="READY=1 after the second reload")
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(10)
+            assert code == 0, f"a SIGTERM sent at READY=1 must stop the daemon gracefully, got {code}"
+            assert notify.has("STOPPING=1")
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            notify.close()
+
+
 def test_sigterm_during_a_hung_api_call_exits_within_5s(binary, simulator, tmp_path):
     config = write_config(tmp_path / "c.toml", simulator.url, tmp_path / "s.db", journald=False,
                           interval="100ms")
