@@ -5,6 +5,7 @@ import NIOPosix
 import OutpostsAPI
 import ServiceLifecycle
 import Support
+import UnixSignals
 import WatchConfig
 import WatchEngine
 import WatchStore
@@ -16,6 +17,17 @@ extension Daemon {
     func runShared(settings: Settings, postgres: PostgresSettings, httpToken: String?) async throws {
         let options = try postgres.connectOptions(environment: environment)
         let standby = StandbyService(options: options, takeover: postgres.takeover, notifier: notifier, logger: logger)
+        // SIGHUP is trapped for the whole run, standing by included (its default action ends the
+        // process): the config is re-read at every one, and a standby leads with the latest.
+        let current = LockedValue(settings)
+        let leading = LockedValue(false)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let rereading = Task {
+            for await _ in hangups {
+                rereadConfig(into: current, standingBy: !leading.withLock { $0 })
+            }
+        }
+        defer { rereading.cancel() }
         while true {
             var config = ServiceGroupConfiguration(services: [.init(service: standby, successTerminationBehavior: .gracefullyShutdownGroup)],
                                                    gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
@@ -37,7 +49,10 @@ extension Daemon {
             do {
                 let store = try StateStore(postgres: session, migrate: false)
                 leadership.attach(store)
-                end = try await lead(settings: settings, httpToken: httpToken, store: store, leadership: leadership)
+                leading.withLock { $0 = true }
+                defer { leading.withLock { $0 = false } }
+                end = try await lead(settings: current.withLock { $0 }, httpToken: httpToken, store: store,
+                                     leadership: leadership)
             } catch let failure as CommandFailure {
                 throw failure
             } catch {
@@ -49,6 +64,27 @@ extension Daemon {
         }
         notifier.stopping()
         logger.info("outpostwatch stopped")
+    }
+
+    /// A SIGHUP: the config file read again into `current`, for this daemon's next turn as the
+    /// leader. While it leads, its reload service applies the same file at once and says so; a
+    /// standby says what it read.
+    private func rereadConfig(into current: LockedValue<Settings>, standingBy: Bool) {
+        let result = ConfigLoader.load(path: configPath, environment: environment)
+        guard result.errors.isEmpty, let settings = result.settings else {
+            guard standingBy else { return }
+            logger.error("reload failed: the new config is invalid; keeping the running one",
+                         metadata: ["errors": "\(result.errors.count)"])
+            for error in result.errors { logger.error("\(error)") }
+            return
+        }
+        let storageChanged = settings.storage != current.withLock { $0.storage }
+        current.withLock { $0 = settings }
+        guard standingBy else { return }
+        for warning in result.warnings { logger.warning("\(warning)") }
+        if storageChanged { logger.warning("[storage] changes take effect at the next restart") }
+        logger.info("configuration reloaded; applied when this standby leads",
+                    metadata: ["orders": "\(settings.orders.count)"])
     }
 }
 

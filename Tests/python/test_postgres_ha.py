@@ -567,6 +567,34 @@ def test_sigkill_leader_standby_takes_over(binary, simulator, receiver, postgres
     figures("ha: events after a SIGKILL takeover", len(events), "events")
 
 
+def test_sighup_on_a_standby_rereads_the_config_it_then_leads_with(binary, simulator, receiver, postgres, ha):
+    """`systemctl reload` on every node: a standby survives SIGHUP (its default action ends a
+    process), logs what it read, keeps an invalid file out, and leads with the latest config."""
+    extra = extra_order_ids(1, 0xd5)
+    put_round(simulator, extra, 0)
+    cluster = ha(simulator, receiver=receiver)
+    a, b = cluster.start("a"), cluster.start("b")
+    a.wait_ready()
+    b.wait_ready()
+    leader = cluster.wait_leader()
+    standby = b if leader is a else a
+    valid = Path(standby.config).read_text() + f'\n[[order]]\nid = "{extra[0]}"\n'
+    Path(standby.config).write_text("[poll]\ninterval = 5\n")
+    standby.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "reload failed" in standby.log() or not standby.alive(), what="the invalid config refused")
+    assert standby.alive(), f"a standby died of SIGHUP:\n{standby.log()[-2000:]}"
+    Path(standby.config).write_text(valid)
+    standby.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "applied when this standby leads" in standby.log() or not standby.alive(),
+             what="the standby to read the new config")
+    assert standby.alive() and standby.role() == "standby", standby.log()[-2000:]
+    assert "orders=3" in standby.log(), standby.log()[-2000:]
+    assert not standby.notify.has("STATUS=watching")
+    leader.kill()
+    wait_for(lambda: standby.role() == "leader", timeout=TAKEOVER + 30, interval=0.05, what="the standby to take over")
+    wait_for(lambda: standby.notify.has("STATUS=watching 3 orders"), what="the new leader watching the re-read config")
+
+
 # --- c) SIGSTOP of the leader ----------------------------------------------------------------------
 
 def test_sigstop_leader_loses_its_session_and_writes_nothing_after(binary, simulator, receiver, postgres, ha,
