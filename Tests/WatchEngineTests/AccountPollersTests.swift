@@ -117,7 +117,9 @@ import WatchStore
         let (calmRate, stormRate) = (Double(after.0 - before.0) / 3, Double(after.1 - before.1) / 3)
         let aRate = Double(aAfter - aBefore) / 3
         #expect(calmRate > 0)
-        #expect(aRate < calmRate, "account a backs off under its storm: \(aRate)/s")
+        // Against b of the same daemon, measured in the same window: a stall of one daemon's
+        // store (a loaded CI machine's fsync) slows both of its accounts alike.
+        #expect(aRate < stormRate, "account a backs off under its storm: \(aRate)/s against b's \(stormRate)/s")
         #expect(stormRate >= calmRate * 0.8, "b during a's storm: \(stormRate)/s against \(calmRate)/s calm")
     }
 

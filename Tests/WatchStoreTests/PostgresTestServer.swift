@@ -31,15 +31,25 @@ final class PostgresTestServer: @unchecked Sendable {
             .deletingLastPathComponent()
         let script = root.appendingPathComponent("scripts/pg-test-server.sh").path
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("ow-pg-\(getpid())").path
-        port = Self.freePort()
         // system(3), not Foundation's Process: its waitUntilExit can hang in a test process whose
-        // two cooperative threads are both busy.
+        // two cooperative threads are both busy. A free port can be taken before the server binds
+        // it (by any outgoing connection of a test running alongside, whose ephemeral port comes
+        // from the same range): the start is tried again on another port, the same data kept.
         let outputPath = directory + ".out"
-        let status = system("/bin/sh '\(script)' start '\(directory)' \(port) >'\(outputPath)' 2>&1 </dev/null")
-        let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
-        unlink(outputPath)
-        guard status == 0 else {
-            throw StoreError(kind: .cannotOpen, message: "cannot start a PostgreSQL test server: \(output)")
+        var attempt = 0
+        while true {
+            attempt += 1
+            let port = Self.freePort()
+            let status = system("/bin/sh '\(script)' start '\(directory)' \(port) >'\(outputPath)' 2>&1 </dev/null")
+            let output = (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+            unlink(outputPath)
+            if status == 0 {
+                self.port = port
+                break
+            }
+            guard attempt < 3, output.contains("in use") else {
+                throw StoreError(kind: .cannotOpen, message: "cannot start a PostgreSQL test server: \(output)")
+            }
         }
         // Stops the server once this process is gone, however it ends.
         let reaper = "while kill -0 \(getpid()) 2>/dev/null; do sleep 0.5; done; /bin/sh '\(script)' stop '\(directory)'"
