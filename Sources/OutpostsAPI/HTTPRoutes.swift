@@ -80,7 +80,9 @@ public struct HTTPRoutes: HTTPTransport {
 
     /// The client a request to `url` goes through.
     public func client(for url: URL) -> HTTPClient {
-        guard let proxy = proxies.proxy(for: url) else { return direct }
+        // Without a proxy client there is nothing to choose (NO_PROXY is not even read): with
+        // only extra trust roots (AWS_CA_BUNDLE) every request used to evaluate NO_PROXY.
+        guard viaHTTPS != nil || viaHTTP != nil, let proxy = proxies.proxy(for: url) else { return direct }
         if url.scheme?.lowercased() == "https", proxy == proxies.https, let viaHTTPS { return viaHTTPS }
         return viaHTTP ?? direct
     }
