@@ -290,21 +290,7 @@ package struct ReloadService: Service {
 
     package func reload() async {
         let logger = daemon.logger
-        let result = ConfigLoader.load(path: daemon.configPath, environment: daemon.environment)
-        for warning in result.warnings { logger.warning("\(warning)") }
-        guard result.errors.isEmpty, let settings = result.settings else {
-            logger.error("reload failed: the new config is invalid; keeping the running one",
-                         metadata: ["errors": "\(result.errors.count)"])
-            for error in result.errors { logger.error("\(error)") }
-            return
-        }
-        let old = runtime.settings
-        if settings.storage != old.storage {
-            logger.warning("[storage] changes take effect at the next restart")
-        }
-        if settings.aws.caBundle != old.aws.caBundle {
-            logger.warning("[aws] ca_bundle changes take effect at the next restart")
-        }
+        guard let settings = daemon.rereadConfig(replacing: runtime.settings) else { return }
         do {
             let newSinks = try SinkSet(settings: settings, journaldAvailable: Journal.isAvailable,
                                        httpClient: runtime.httpClient, environment: daemon.environment)
@@ -317,5 +303,27 @@ package struct ReloadService: Service {
         await poller.reload(settings)
         metrics?.setAccounts(await poller.accountNames)
         logger.info("configuration reloaded", metadata: ["orders": "\(settings.orders.count)"])
+    }
+}
+
+extension Daemon {
+    /// The config file read again on SIGHUP, its warnings and errors logged: `nil` when it is
+    /// invalid (the running one is kept). Settings that only a restart applies are named.
+    func rereadConfig(replacing old: Settings) -> Settings? {
+        let result = ConfigLoader.load(path: configPath, environment: environment)
+        for warning in result.warnings { logger.warning("\(warning)") }
+        guard result.errors.isEmpty, let settings = result.settings else {
+            logger.error("reload failed: the new config is invalid; keeping the running one",
+                         metadata: ["errors": "\(result.errors.count)"])
+            for error in result.errors { logger.error("\(error)") }
+            return nil
+        }
+        if settings.storage != old.storage {
+            logger.warning("[storage] changes take effect at the next restart")
+        }
+        if settings.aws.caBundle != old.aws.caBundle {
+            logger.warning("[aws] ca_bundle changes take effect at the next restart")
+        }
+        return settings
     }
 }

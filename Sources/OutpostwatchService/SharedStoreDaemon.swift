@@ -70,19 +70,13 @@ extension Daemon {
     /// leader. While it leads, its reload service applies the same file at once and says so; a
     /// standby says what it read.
     private func rereadConfig(into current: LockedValue<Settings>, standingBy: Bool) {
-        let result = ConfigLoader.load(path: configPath, environment: environment)
-        guard result.errors.isEmpty, let settings = result.settings else {
-            guard standingBy else { return }
-            logger.error("reload failed: the new config is invalid; keeping the running one",
-                         metadata: ["errors": "\(result.errors.count)"])
-            for error in result.errors { logger.error("\(error)") }
+        guard standingBy else {
+            let result = ConfigLoader.load(path: configPath, environment: environment)
+            if result.errors.isEmpty, let settings = result.settings { current.withLock { $0 = settings } }
             return
         }
-        let storageChanged = settings.storage != current.withLock { $0.storage }
+        guard let settings = rereadConfig(replacing: current.withLock { $0 }) else { return }
         current.withLock { $0 = settings }
-        guard standingBy else { return }
-        for warning in result.warnings { logger.warning("\(warning)") }
-        if storageChanged { logger.warning("[storage] changes take effect at the next restart") }
         logger.info("configuration reloaded; applied when this standby leads",
                     metadata: ["orders": "\(settings.orders.count)"])
     }

@@ -9,6 +9,12 @@ import Synchronization
 /// daemon's only wake-ups besides its own. A timer on the event loop ends in that loop's own
 /// `epoll_wait`, and the task resumes on the thread that runs it.
 public enum LoopSleep {
+    /// The loop a timer goes on: the one running the caller (when NIO runs Swift's jobs), so the
+    /// wake-up costs no hand-off, else any of NIO's.
+    public static var eventLoop: any EventLoop {
+        MultiThreadedEventLoopGroup.currentEventLoop ?? NIOSingletons.posixEventLoopGroup.next()
+    }
+
     /// Suspends for `duration`; throws `CancellationError` as soon as the task is cancelled,
     /// like `Task.sleep(for:)`.
     public static func sleep(for duration: Duration) async throws {
@@ -45,8 +51,7 @@ public enum LoopSleep {
             }
             guard !cancelled else { return continuation.resume(throwing: CancellationError()) }
             guard delay > .zero else { return finish(cancelled: false) }
-            let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? NIOSingletons.posixEventLoopGroup.next()
-            let timer = loop.scheduleTask(in: TimeAmount(delay)) { [self] in finish(cancelled: false) }
+            let timer = LoopSleep.eventLoop.scheduleTask(in: TimeAmount(delay)) { [self] in finish(cancelled: false) }
             // The timer may have fired, or the task been cancelled, before it was recorded.
             let ended = state.withLock { state -> Bool in
                 guard state.continuation != nil else { return true }

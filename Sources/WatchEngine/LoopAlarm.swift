@@ -1,5 +1,5 @@
 import NIOCore
-import NIOPosix
+import Support
 import Synchronization
 
 /// How the poll loop sleeps until its next wake-up (docs/service.md, threads): a timer on one of
@@ -36,8 +36,7 @@ final class LoopAlarm: Sendable {
                     state.waiter = continuation
                     return state.sleep
                 }
-                let loop = MultiThreadedEventLoopGroup.currentEventLoop ?? NIOSingletons.posixEventLoopGroup.next()
-                let timer = loop.scheduleTask(in: TimeAmount(remaining)) { [weak self] in
+                let timer = LoopSleep.eventLoop.scheduleTask(in: TimeAmount(remaining)) { [weak self] in
                     self?.ring(sleep: sleep) ?? ()
                 }
                 let stale = state.withLock { state -> Bool in

@@ -479,13 +479,18 @@ def finish_and_check(binary, cluster, sim, changer, receivers, postgres):
 
 # --- a) two daemons, one leader --------------------------------------------------------------------
 
-def test_two_daemons_exactly_one_leads(binary, simulator, receiver, postgres, ha, figures):
-    cluster = ha(simulator, receiver=receiver)
+def two_daemons(cluster):
+    """Daemons `a` and `b` started on `cluster`, ready: (leader, standby)."""
     a, b = cluster.start("a"), cluster.start("b")
     a.wait_ready()
     b.wait_ready()
     leader = cluster.wait_leader()
-    standby = b if leader is a else a
+    return leader, (b if leader is a else a)
+
+
+def test_two_daemons_exactly_one_leads(binary, simulator, receiver, postgres, ha, figures):
+    cluster = ha(simulator, receiver=receiver)
+    leader, standby = two_daemons(cluster)
     holder, pid = wait_for(lambda: leader_row(postgres), what="the leader row")
     assert pid == leader.pid
     assert_holder_names(holder, leader)
@@ -533,11 +538,7 @@ def test_sigkill_leader_standby_takes_over(binary, simulator, receiver, postgres
     extra = extra_order_ids(4, 0xd1)
     put_round(simulator, extra, 0)
     cluster = ha(simulator, receiver=receiver, orders=(ORDER_1, ORDER_2, *extra))
-    a, b = cluster.start("a"), cluster.start("b")
-    a.wait_ready()
-    b.wait_ready()
-    leader = cluster.wait_leader()
-    standby = b if leader is a else a
+    leader, standby = two_daemons(cluster)
     settle_first_polls(binary, cluster, simulator)
     changer = Changer(simulator, extra).start()
     try:
@@ -573,11 +574,7 @@ def test_sighup_on_a_standby_rereads_the_config_it_then_leads_with(binary, simul
     extra = extra_order_ids(1, 0xd5)
     put_round(simulator, extra, 0)
     cluster = ha(simulator, receiver=receiver)
-    a, b = cluster.start("a"), cluster.start("b")
-    a.wait_ready()
-    b.wait_ready()
-    leader = cluster.wait_leader()
-    standby = b if leader is a else a
+    leader, standby = two_daemons(cluster)
     valid = Path(standby.config).read_text() + f'\n[[order]]\nid = "{extra[0]}"\n'
     Path(standby.config).write_text("[poll]\ninterval = 5\n")
     standby.proc.send_signal(signal.SIGHUP)
